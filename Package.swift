@@ -1,0 +1,175 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// The six OneStop services. Each is a library with its logic (`<Name>Service`, testable
+/// in-process) and a tiny executable (`<name>`) that only boots it.
+let services = ["Gateway", "Intake", "Review", "Routing", "Notification", "Complaints"]
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+
+var targets: [Target] = [
+    // MARK: Shared libraries
+    .systemLibrary(
+        name: "CLibPQ",
+        path: "Shared/CLibPQ",
+        pkgConfig: "libpq",
+        providers: [.apt(["libpq-dev"])]
+    ),
+    .target(
+        name: "JSONCoding",
+        path: "Shared/JSON",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "LineProtocol",
+        dependencies: ["JSONCoding", nio, nioPosix, logging, metrics],
+        path: "Shared/LineProtocol",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "Postgres",
+        dependencies: ["CLibPQ", logging],
+        path: "Shared/Postgres",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "Contracts",
+        dependencies: ["LineProtocol"],
+        path: "Shared/Contracts",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "Messaging",
+        dependencies: [
+            "Postgres", "LineProtocol", "JSONCoding", logging, metrics,
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        path: "Shared/Messaging",
+        resources: [.copy("Migrations")],
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "ServiceKit",
+        dependencies: [
+            "LineProtocol", "Postgres", "Messaging", "Contracts", "JSONCoding", logging, metrics,
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ],
+        path: "Shared/ServiceKit",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "RPCTesting",
+        dependencies: ["LineProtocol", nio, nioPosix],
+        path: "Shared/RPCTesting",
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "TestSupport",
+        dependencies: ["LineProtocol", "Postgres", "Messaging", "JSONCoding", logging, nio, nioPosix],
+        path: "Shared/TestSupport",
+        swiftSettings: swiftSettings
+    ),
+
+    // MARK: Tests
+    .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "LineProtocolTests",
+        dependencies: ["LineProtocol", "Contracts", "JSONCoding", "RPCTesting", nio, nioPosix],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "ServiceKitTests",
+        dependencies: ["ServiceKit", "TestSupport", "RPCTesting", "LineProtocol", "Contracts", "Postgres"]
+            + services.map { .init(stringLiteral: "\($0)Service") },
+        swiftSettings: swiftSettings
+    ),
+
+    .testTarget(
+        name: "MessagingTests",
+        dependencies: ["Messaging", "Postgres", "LineProtocol", "JSONCoding", "TestSupport", logging],
+        swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+        name: "messaging-probe",
+        dependencies: [
+            "Messaging", "Postgres", "LineProtocol", "JSONCoding", "TestSupport", logging,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ],
+        path: "Tests/MessagingProbe",
+        swiftSettings: swiftSettings
+    ),
+
+    // MARK: Benchmarks (release builds: `swift run -c release onestop-bench protocol`)
+    .executableTarget(
+        name: "onestop-bench",
+        dependencies: [
+            "LineProtocol", "Contracts", "JSONCoding", nio, nioPosix, logging,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Tests/Benchmarks/Protocol",
+        swiftSettings: swiftSettings
+    ),
+]
+
+targets.append(
+    .executableTarget(
+        name: "onestop-ops",
+        dependencies: [
+            "Messaging", "Postgres", "Contracts", logging,
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Services/Ops",
+        swiftSettings: swiftSettings
+    )
+)
+
+for service in services {
+    targets.append(
+        .target(
+            name: "\(service)Service",
+            dependencies: ["ServiceKit", "Contracts", "LineProtocol", "Postgres"],
+            path: "Services/\(service)/Service",
+            resources: [.copy("Migrations")],
+            swiftSettings: swiftSettings
+        )
+    )
+    targets.append(
+        .executableTarget(
+            name: service.lowercased(),
+            dependencies: [.init(stringLiteral: "\(service)Service"), "ServiceKit"],
+            path: "Services/\(service)/Main",
+            swiftSettings: swiftSettings
+        )
+    )
+}
+
+let package = Package(
+    name: "OneStop",
+    platforms: [.macOS(.v15)],
+    products: services.map { .executable(name: $0.lowercased(), targets: [$0.lowercased()]) }
+        + [.executable(name: "onestop-ops", targets: ["onestop-ops"])],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+import ComplaintsService
+import ServiceKit
+
+await ServiceMain.run(ComplaintsService.definition)

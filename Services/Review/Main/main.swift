@@ -1,0 +1,4 @@
+import ReviewService
+import ServiceKit
+
+await ServiceMain.run(ReviewService.definition)

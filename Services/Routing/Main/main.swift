@@ -1,0 +1,4 @@
+import RoutingService
+import ServiceKit
+
+await ServiceMain.run(RoutingService.definition)

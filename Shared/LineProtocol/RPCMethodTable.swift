@@ -1,0 +1,129 @@
+import JSONCoding
+import Logging
+import Metrics
+
+/// The dispatch table of a server: method name → handler. Typed handlers are wrapped once at
+/// registration into closures over `JSON`, so dispatch is one dictionary lookup.
+public struct RPCMethodTable: Sendable {
+    public typealias Handler = @Sendable (_ params: JSON?, _ context: RPCContext) async throws -> JSON
+
+    public struct Entry: Sendable {
+        public let name: String
+        public let isIdempotent: Bool
+        public let summary: String
+        let handler: Handler
+        let duration: Metrics.Timer
+        let failures: Counter
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    public init() {}
+
+    /// Registers a typed handler. Params are decoded before the handler runs (a decoding failure
+    /// answers `invalid_params` naming the field); the result is encoded after.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type,
+        _ handler: @escaping @Sendable (M.Params, RPCContext) async throws -> M.Result
+    ) {
+        precondition(entries[M.name] == nil, "method \(M.name) registered twice")
+        entries[M.name] = Entry(
+            name: M.name,
+            isIdempotent: M.isIdempotent,
+            summary: M.summary,
+            handler: { params, context in
+                let decoded = try RPCParams.decode(M.Params.self, from: params)
+                let result = try await handler(decoded, context)
+                return try JSONValueEncoder().encode(result)
+            },
+            duration: Metrics.Timer(label: "rpc_server_duration_seconds", dimensions: [("method", M.name)], preferredDisplayUnit: .seconds),
+            failures: Counter(label: "rpc_server_failures_total", dimensions: [("method", M.name)])
+        )
+    }
+
+    /// Registers a handler over raw JSON params (an object, an array or nil), for methods that
+    /// take positional parameters or pass JSON through.
+    public mutating func register(name: String, idempotent: Bool = false, summary: String = "", _ handler: @escaping Handler) {
+        precondition(entries[name] == nil, "method \(name) registered twice")
+        entries[name] = Entry(
+            name: name,
+            isIdempotent: idempotent,
+            summary: summary,
+            handler: handler,
+            duration: Metrics.Timer(label: "rpc_server_duration_seconds", dimensions: [("method", name)], preferredDisplayUnit: .seconds),
+            failures: Counter(label: "rpc_server_failures_total", dimensions: [("method", name)])
+        )
+    }
+
+    public func entry(for method: String) -> Entry? { entries[method] }
+
+    public var catalog: [SysDescribe.MethodInfo] {
+        entries.values
+            .map { SysDescribe.MethodInfo(name: $0.name, idempotent: $0.isIdempotent, summary: $0.summary) }
+            .sorted { $0.name < $1.name }
+    }
+}
+
+enum RPCParams {
+    static func decode<P: Decodable>(_ type: P.Type, from params: JSON?) throws(RPCError) -> P {
+        let source: JSON
+        switch params {
+        case nil, .null?: source = .object([:])
+        case .array(let positional)? where positional.isEmpty: source = .object([:])
+        case .array?:
+            if P.self == RPCEmpty.self { source = .object([:]) } else {
+                throw .invalidParams("this method takes named parameters (a JSON object), not a list")
+            }
+        case let value?: source = value
+        }
+        do {
+            return try JSONValueDecoder().decode(P.self, from: source)
+        } catch let error as DecodingError {
+            throw .invalidParams(describe(error))
+        } catch {
+            throw .invalidParams("params could not be read: \(error)")
+        }
+    }
+
+    /// "params.customer.phone: expected a string" — says where and what, never the value.
+    static func describe(_ error: DecodingError, root: String = "params") -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.reduce(root) { path, key in
+                if let index = key.intValue, key.stringValue.hasPrefix("Index") || key.stringValue == "\(index)" {
+                    return path + "[\(index)]"
+                }
+                return path + "." + key.stringValue
+            }
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required but missing"
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(describe(type))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(describe(type)), got null"
+        case .dataCorrupted(let context):
+            return "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default:
+            return "params are invalid: \(error)"
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "true or false"
+        case is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
+             is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type: "an integer"
+        case is Double.Type, is Float.Type: "a number"
+        default:
+            String(describing: type).contains("Array") ? "a list" : "an object"
+        }
+    }
+}
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif

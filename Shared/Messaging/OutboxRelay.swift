@@ -1,0 +1,276 @@
+import JSONCoding
+import LineProtocol
+import Logging
+import Metrics
+import Postgres
+import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Delivers outbox rows to their destination services with `_meta.messageId`.
+///
+/// Woken by NOTIFY on commit, with a slow poll as a safety net. Claims by status under a lease
+/// with `FOR UPDATE SKIP LOCKED` — never "id > last seen", which skips rows whose sequence value
+/// committed late. Only the oldest pending message of each aggregate key is claimable, and not
+/// while it is leased, so several relay replicas keep per-key order with at most one message of a
+/// key in flight.
+public struct OutboxRelay: Service {
+    private let database: PostgresPool
+    private let listenerConfiguration: PostgresConfiguration
+    private let destinations: @Sendable (String) -> RPCClient?
+    private let configuration: OutboxRelayConfiguration
+    private let logger: Logger
+    private let metrics = RelayMetrics()
+
+    /// - Parameter destinations: the client for a destination service name (nil: unknown).
+    public init(
+        database: PostgresPool,
+        listenerConfiguration: PostgresConfiguration,
+        configuration: OutboxRelayConfiguration = OutboxRelayConfiguration(),
+        logger: Logger,
+        destinations: @escaping @Sendable (String) -> RPCClient?
+    ) {
+        self.database = database
+        self.listenerConfiguration = listenerConfiguration
+        self.destinations = destinations
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let wake = WakeSignal()
+        let listener = PostgresListener(configuration: listenerConfiguration, channels: [Outbox.notifyChannel], logger: logger)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        for try await _ in listener.notifications() { wake.signal() }
+                    } catch {
+                        logger.debug("outbox listener ended", metadata: ["error": .string("\(error)")])
+                    }
+                }
+                await loop(wake: wake)
+                await listener.close()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            wake.signal()
+        }
+    }
+
+    private func loop(wake: WakeSignal) async {
+        var lastPurge = ContinuousClock.now
+        var lastGauge = ContinuousClock.now - .seconds(10)
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            var claimed = 0
+            do {
+                claimed = try await relayOnce()
+            } catch {
+                logger.warning("outbox relay round failed; retrying", metadata: ["error": .string("\(error)")])
+            }
+            let now = ContinuousClock.now
+            if now - lastGauge > .seconds(1) {
+                lastGauge = now
+                await updateGauges()
+            }
+            if now - lastPurge > configuration.purgeInterval {
+                lastPurge = now
+                await purge()
+            }
+            if claimed >= configuration.batchSize { continue }
+            await wake.wait(upTo: configuration.pollInterval)
+        }
+    }
+
+    /// Claims a batch, delivers it, records each outcome. Returns how many were claimed.
+    @discardableResult
+    public func relayOnce() async throws -> Int {
+        let messages = try await claim()
+        guard !messages.isEmpty else { return 0 }
+        let outcomes = await withTaskGroup(of: (ClaimedMessage, DeliveryOutcome).self) { group in
+            for message in messages {
+                group.addTask { (message, await deliver(message)) }
+            }
+            var outcomes: [(ClaimedMessage, DeliveryOutcome)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        try await record(outcomes)
+        return messages.count
+    }
+
+    // MARK: Steps
+
+    struct ClaimedMessage: Sendable {
+        let id: Int64
+        let messageID: UUID
+        let destination: String
+        let method: String
+        let params: JSON
+        let attempts: Int
+    }
+
+    enum DeliveryOutcome: Sendable {
+        case delivered
+        case retry(String)
+        case dead(String)
+    }
+
+    private func claim() async throws -> [ClaimedMessage] {
+        let rows = try await database.query("""
+            UPDATE messaging_outbox o
+            SET claimed_until = now() + make_interval(secs => \(Double(configuration.lease.milliseconds) / 1000)),
+                attempts = o.attempts + 1
+            FROM (
+                SELECT m.id FROM messaging_outbox m
+                WHERE m.status = 'pending'
+                  AND m.next_attempt_at <= now()
+                  AND (m.claimed_until IS NULL OR m.claimed_until < now())
+                  AND NOT EXISTS (
+                      SELECT 1 FROM messaging_outbox earlier
+                      WHERE earlier.aggregate_key = m.aggregate_key AND earlier.status = 'pending' AND earlier.id < m.id
+                  )
+                ORDER BY m.id
+                LIMIT \(configuration.batchSize)
+                FOR UPDATE OF m SKIP LOCKED
+            ) claimable
+            WHERE o.id = claimable.id
+            RETURNING o.id, o.message_id, o.destination, o.method, o.params, o.attempts
+            """)
+        return try rows.map { row in
+            let params = try row.decode(PostgresJSONB.self, column: "params")
+            return ClaimedMessage(
+                id: try row.decode(Int64.self, column: "id"),
+                messageID: try row.decode(UUID.self, column: "message_id"),
+                destination: try row.decode(String.self, column: "destination"),
+                method: try row.decode(String.self, column: "method"),
+                params: (try? JSON.parse(params.rawJSON)) ?? .object([:]),
+                attempts: try row.decode(Int.self, column: "attempts")
+            )
+        }
+    }
+
+    private func deliver(_ message: ClaimedMessage) async -> DeliveryOutcome {
+        guard let client = destinations(message.destination) else {
+            return .dead("no route to service \"\(message.destination)\"; configure ONESTOP_\(message.destination.uppercased())_ADDRESSES")
+        }
+        do {
+            _ = try await client.call(
+                method: message.method,
+                params: message.params,
+                meta: RPCMeta(messageId: message.messageID.uuidString.lowercased()),
+                timeout: configuration.deliveryTimeout,
+                idempotent: true
+            )
+            return .delivered
+        } catch let error as RPCError {
+            let text = "\(message.destination) answered \(message.method): \(error)"
+            guard error.isRetryable else { return .dead(text) }
+            return message.attempts >= configuration.maxAttempts
+                ? .dead("gave up after \(message.attempts) attempts; last: \(text)")
+                : .retry(text)
+        } catch {
+            let text = "delivery of \(message.method) to \(message.destination) failed: \(error)"
+            return message.attempts >= configuration.maxAttempts ? .dead(text) : .retry(text)
+        }
+    }
+
+    private func record(_ outcomes: [(ClaimedMessage, DeliveryOutcome)]) async throws {
+        let delivered = outcomes.compactMap { message, outcome -> Int64? in
+            if case .delivered = outcome { return message.id }
+            return nil
+        }
+        if !delivered.isEmpty {
+            let lags = try await database.query("""
+                UPDATE messaging_outbox
+                SET status = 'delivered', delivered_at = clock_timestamp(), claimed_until = NULL, last_error = NULL
+                WHERE id = ANY(\(delivered))
+                RETURNING extract(epoch FROM delivered_at - created_at)::float8 AS lag
+                """)
+            for row in lags {
+                if let lag = try? row.decode(Double.self, column: "lag") {
+                    metrics.lag.recordNanoseconds(Int64(max(0, lag) * 1e9))
+                }
+            }
+            metrics.delivered.increment(by: delivered.count)
+        }
+        for (message, outcome) in outcomes {
+            switch outcome {
+            case .delivered:
+                continue
+            case .retry(let reason):
+                let pause = backoff(attempt: message.attempts)
+                try await database.execute("""
+                    UPDATE messaging_outbox
+                    SET claimed_until = NULL, last_error = \(reason),
+                        next_attempt_at = now() + make_interval(secs => \(Double(pause.milliseconds) / 1000))
+                    WHERE id = \(message.id)
+                    """)
+                metrics.retries.increment()
+                logger.info("outbox delivery will be retried", metadata: [
+                    "outbox.id": .stringConvertible(message.id), "outbox.method": .string(message.method),
+                    "outbox.attempts": .stringConvertible(message.attempts), "error": .string(reason),
+                ])
+            case .dead(let reason):
+                try await database.execute("""
+                    UPDATE messaging_outbox SET status = 'dead', claimed_until = NULL, last_error = \(reason)
+                    WHERE id = \(message.id)
+                    """)
+                metrics.deadLetters.increment()
+                logger.error("outbox message dead-lettered", metadata: [
+                    "outbox.id": .stringConvertible(message.id), "outbox.method": .string(message.method), "error": .string(reason),
+                ])
+            }
+        }
+    }
+
+    private func backoff(attempt: Int) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 20)
+        let ceiling = min(configuration.initialBackoff * (1 << exponent), configuration.maxBackoff)
+        let ms = max(1, ceiling.milliseconds)
+        // Jitter keeps a burst of failures from retrying in lockstep.
+        return .milliseconds(Int64.random(in: (ms / 2)...ms))
+    }
+
+    private func updateGauges() async {
+        guard let rows = try? await database.query("""
+            SELECT count(*) FILTER (WHERE status = 'pending')::int8 AS pending,
+                   count(*) FILTER (WHERE status = 'dead')::int8 AS dead
+            FROM messaging_outbox WHERE status <> 'delivered'
+            """), let row = rows.first
+        else { return }
+        metrics.backlog.record((try? row.decode(Int64.self, column: "pending")) ?? 0)
+        metrics.dead.record((try? row.decode(Int64.self, column: "dead")) ?? 0)
+    }
+
+    /// Deletes delivered rows past the retention, a bounded chunk at a time so no long lock.
+    public func purge() async {
+        let seconds = Double(configuration.retention.milliseconds) / 1000
+        do {
+            while true {
+                let removed = try await database.execute("""
+                    DELETE FROM messaging_outbox WHERE id IN (
+                        SELECT id FROM messaging_outbox
+                        WHERE status = 'delivered' AND delivered_at < now() - make_interval(secs => \(seconds))
+                        LIMIT 5000)
+                    """)
+                if removed < 5000 { break }
+            }
+        } catch {
+            logger.warning("outbox purge failed", metadata: ["error": .string("\(error)")])
+        }
+    }
+}
+
+struct RelayMetrics: Sendable {
+    let lag = Metrics.Timer(label: "messaging_outbox_delivery_lag_seconds", preferredDisplayUnit: .seconds)
+    let delivered = Counter(label: "messaging_outbox_delivered_total")
+    let retries = Counter(label: "messaging_outbox_retries_total")
+    let deadLetters = Counter(label: "messaging_outbox_dead_letters_total")
+    let backlog = Gauge(label: "messaging_outbox_backlog")
+    let dead = Gauge(label: "messaging_outbox_dead")
+}

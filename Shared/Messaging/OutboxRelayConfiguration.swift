@@ -1,0 +1,48 @@
+/// How a relay claims, delivers, retries and purges.
+public struct OutboxRelayConfiguration: Sendable {
+    /// Messages claimed at once when there is a backlog.
+    public var batchSize: Int
+    /// How long a claimed message is left alone by other relays; longer than any delivery.
+    public var lease: Duration
+    /// Per delivery call.
+    public var deliveryTimeout: Duration
+    /// The safety-net poll when no NOTIFY arrives (a lost notification, a retry coming due).
+    public var pollInterval: Duration
+    /// Retries: exponential from `initialBackoff` to `maxBackoff` with jitter; after
+    /// `maxAttempts` deliveries the message is dead.
+    public var maxAttempts: Int
+    public var initialBackoff: Duration
+    public var maxBackoff: Duration
+    /// Delivered rows are kept this long (for replays and audits), then purged.
+    public var retention: Duration
+    public var purgeInterval: Duration
+
+    public init(
+        batchSize: Int = 256,
+        lease: Duration = .seconds(30),
+        deliveryTimeout: Duration = .seconds(10),
+        pollInterval: Duration = .seconds(1),
+        maxAttempts: Int = 12,
+        initialBackoff: Duration = .milliseconds(200),
+        maxBackoff: Duration = .seconds(60),
+        retention: Duration = .seconds(7 * 24 * 3600),
+        purgeInterval: Duration = .seconds(600)
+    ) {
+        self.batchSize = batchSize
+        self.lease = lease
+        self.deliveryTimeout = deliveryTimeout
+        self.pollInterval = pollInterval
+        self.maxAttempts = maxAttempts
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+        self.retention = retention
+        self.purgeInterval = purgeInterval
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for SQL intervals.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,173 @@
+import JSONCoding
+import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A claimed job.
+public struct Job: Sendable {
+    public let id: Int64
+    public let queue: String
+    public let payload: JSON
+    public let priority: Int
+    /// Including this one.
+    public let attempt: Int
+    public let maxAttempts: Int
+    /// The worker holding the lease.
+    public let worker: String
+}
+
+/// A job whose lease passed to another worker: its result must not be recorded.
+public struct JobLeaseLost: Error, CustomStringConvertible {
+    public let jobID: Int64
+    public var description: String { "job \(jobID) was claimed by another worker after this one's lease ran out" }
+}
+
+/// A named queue of work inside one service, in its `messaging_jobs` table. Workers claim jobs
+/// with `FOR UPDATE SKIP LOCKED` under a lease, hold no transaction while they work, and renew
+/// the lease by heartbeat; a dead worker's jobs are claimed again when their lease runs out.
+public struct WorkQueue: Sendable {
+    public static let notifyChannel = "messaging_jobs"
+
+    public let name: String
+    public let database: PostgresPool
+
+    public init(name: String, database: PostgresPool) {
+        self.name = name
+        self.database = database
+    }
+
+    /// Adds a job inside the caller's transaction. With a `dedupeKey`, enqueueing again adds
+    /// nothing and returns nil.
+    @discardableResult
+    public func enqueue(
+        _ payload: JSON,
+        priority: Int = 0,
+        runAt: Date? = nil,
+        maxAttempts: Int = 5,
+        dedupeKey: String? = nil,
+        on connection: PostgresConnection
+    ) async throws -> Int64? {
+        let rows = try await connection.query("""
+            WITH added AS (
+                INSERT INTO messaging_jobs (queue, payload, priority, run_at, max_attempts, dedupe_key)
+                VALUES (\(name), \(PostgresJSONB(rawJSON: payload.jsonString)), \(priority), coalesce(\(runAt), now()), \(maxAttempts), \(dedupeKey))
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
+            )
+            SELECT id, pg_notify('messaging_jobs', \(name)) FROM added
+            """)
+        return try rows.first?.decode(Int64.self, column: "id")
+    }
+
+    /// Adds a job in its own transaction.
+    @discardableResult
+    public func enqueue(_ payload: JSON, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 5, dedupeKey: String? = nil) async throws -> Int64? {
+        try await database.withTransaction { connection in
+            try await enqueue(payload, priority: priority, runAt: runAt, maxAttempts: maxAttempts, dedupeKey: dedupeKey, on: connection)
+        }
+    }
+
+    /// Claims up to `limit` runnable jobs (ready and due, or running with an expired lease).
+    /// Jobs that already used all their attempts by losing leases (a worker dying on them each
+    /// time) go dead here instead of running again.
+    func claim(worker: String, limit: Int, lease: Duration) async throws -> [Job] {
+        let rows = try await database.query("""
+            UPDATE messaging_jobs j
+            SET status = 'running', attempts = j.attempts + 1, worker = \(worker),
+                lease_until = now() + make_interval(secs => \(Double(lease.milliseconds) / 1000))
+            FROM (
+                SELECT id FROM messaging_jobs
+                WHERE queue = \(name)
+                  AND ((status = 'ready' AND run_at <= now()) OR (status = 'running' AND lease_until < now()))
+                ORDER BY priority DESC, run_at, id
+                LIMIT \(limit)
+                FOR UPDATE SKIP LOCKED
+            ) claimable
+            WHERE j.id = claimable.id
+            RETURNING j.id, j.payload, j.priority, j.attempts, j.max_attempts
+            """)
+        var jobs: [Job] = []
+        for row in rows {
+            let job = Job(
+                id: try row.decode(Int64.self, column: "id"),
+                queue: name,
+                payload: (try? JSON.parse(row.decode(PostgresJSONB.self, column: "payload").rawJSON)) ?? .null,
+                priority: try row.decode(Int.self, column: "priority"),
+                attempt: try row.decode(Int.self, column: "attempts"),
+                maxAttempts: try row.decode(Int.self, column: "max_attempts"),
+                worker: worker
+            )
+            if job.attempt > job.maxAttempts {
+                try await bury(job, error: "its workers stopped (lease expired) on every one of its \(job.maxAttempts) attempts")
+            } else {
+                jobs.append(job)
+            }
+        }
+        return jobs
+    }
+
+    /// Extends the lease; false when the job is no longer this worker's.
+    func heartbeat(_ job: Job, lease: Duration) async throws -> Bool {
+        try await database.execute("""
+            UPDATE messaging_jobs SET lease_until = now() + make_interval(secs => \(Double(lease.milliseconds) / 1000))
+            WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
+            """) == 1
+    }
+
+    /// Marks the job done inside the caller's transaction, so its effect and its completion
+    /// commit together; throws `JobLeaseLost` (rolling the effect back) when another worker
+    /// holds it now.
+    public func complete(_ job: Job, on connection: PostgresConnection) async throws {
+        let updated = try await connection.execute("""
+            UPDATE messaging_jobs SET status = 'done', finished_at = now(), lease_until = NULL
+            WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
+            """)
+        guard updated == 1 else { throw JobLeaseLost(jobID: job.id) }
+    }
+
+    /// Marks the job done unless the handler already did.
+    func completeIfRunning(_ job: Job) async throws {
+        try await database.execute("""
+            UPDATE messaging_jobs SET status = 'done', finished_at = now(), lease_until = NULL
+            WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
+            """)
+    }
+
+    /// Records a failure: back to ready after `retryIn`, or dead when out of attempts.
+    func fail(_ job: Job, error: String, retryIn: Duration) async throws {
+        let entry: JSON = ["attempt": .integer(Int64(job.attempt)), "worker": .string(job.worker), "error": .string(error)]
+        let entryJSON = PostgresJSONB(rawJSON: JSON.array([entry]).jsonString)
+        if job.attempt >= job.maxAttempts {
+            try await bury(job, error: error)
+            return
+        }
+        try await database.execute("""
+            UPDATE messaging_jobs
+            SET status = 'ready', lease_until = NULL, worker = NULL, errors = errors || \(entryJSON),
+                run_at = now() + make_interval(secs => \(Double(retryIn.milliseconds) / 1000))
+            WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
+            """)
+    }
+
+    private func bury(_ job: Job, error: String) async throws {
+        let entry: JSON = ["attempt": .integer(Int64(job.attempt)), "worker": .string(job.worker), "error": .string(error)]
+        try await database.execute("""
+            UPDATE messaging_jobs
+            SET status = 'dead', lease_until = NULL, finished_at = now(),
+                errors = errors || \(PostgresJSONB(rawJSON: JSON.array([entry]).jsonString))
+            WHERE id = \(job.id)
+            """)
+    }
+
+    /// Jobs waiting or running.
+    public func depth() async throws -> Int64 {
+        let rows = try await database.query("""
+            SELECT count(*)::int8 AS n FROM messaging_jobs WHERE queue = \(name) AND status IN ('ready', 'running')
+            """)
+        return try rows.first?.decode(Int64.self, column: "n") ?? 0
+    }
+}

@@ -1,0 +1,38 @@
+/// A PostgreSQL type OID, sent with each parameter so the server does not have to guess.
+public struct PostgresDataType: Hashable, Sendable, CustomStringConvertible {
+    public let oid: UInt32
+
+    public init(oid: UInt32) { self.oid = oid }
+
+    /// Let the server infer the type from context.
+    public static let unspecified = PostgresDataType(oid: 0)
+    public static let bool = PostgresDataType(oid: 16)
+    public static let bytea = PostgresDataType(oid: 17)
+    public static let int8 = PostgresDataType(oid: 20)
+    public static let int2 = PostgresDataType(oid: 21)
+    public static let int4 = PostgresDataType(oid: 23)
+    public static let text = PostgresDataType(oid: 25)
+    public static let json = PostgresDataType(oid: 114)
+    public static let float8 = PostgresDataType(oid: 701)
+    public static let boolArray = PostgresDataType(oid: 1000)
+    public static let byteaArray = PostgresDataType(oid: 1001)
+    public static let int2Array = PostgresDataType(oid: 1005)
+    public static let int4Array = PostgresDataType(oid: 1007)
+    public static let textArray = PostgresDataType(oid: 1009)
+    public static let int8Array = PostgresDataType(oid: 1016)
+    public static let float8Array = PostgresDataType(oid: 1022)
+    public static let date = PostgresDataType(oid: 1082)
+    public static let timestamp = PostgresDataType(oid: 1114)
+    public static let timestampArray = PostgresDataType(oid: 1115)
+    public static let dateArray = PostgresDataType(oid: 1182)
+    public static let timestamptz = PostgresDataType(oid: 1184)
+    public static let timestamptzArray = PostgresDataType(oid: 1185)
+    public static let numericArray = PostgresDataType(oid: 1231)
+    public static let numeric = PostgresDataType(oid: 1700)
+    public static let uuid = PostgresDataType(oid: 2950)
+    public static let uuidArray = PostgresDataType(oid: 2951)
+    public static let jsonb = PostgresDataType(oid: 3802)
+    public static let jsonbArray = PostgresDataType(oid: 3807)
+
+    public var description: String { "oid \(oid)" }
+}

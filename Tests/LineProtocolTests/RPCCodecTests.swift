@@ -1,0 +1,120 @@
+import JSONCoding
+import NIOCore
+import Testing
+
+@testable import LineProtocol
+
+@Suite("JSON-RPC envelope")
+struct RPCCodecTests {
+    private func inbound(_ text: String) -> RPCInbound {
+        RPCCodec.decodeInbound(ByteBuffer(string: text))
+    }
+
+    private func errorCode(_ call: RPCInboundCall) -> Int? {
+        guard case .invalid(let response) = call, case .failure(let error) = response.outcome else { return nil }
+        return error.code
+    }
+
+    @Test func invalidJSONIsAParseErrorWithNullID() {
+        guard case .single(let call) = inbound(#"{"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz]"#) else {
+            Issue.record("expected a single answer")
+            return
+        }
+        #expect(errorCode(call) == -32700)
+    }
+
+    @Test func invalidUTF8IsAParseError() {
+        var buffer = ByteBuffer(string: #"{"jsonrpc":"2.0","method":""#)
+        buffer.writeBytes([0xFF, 0xFE])
+        buffer.writeString(#"","id":1}"#)
+        guard case .single(let call) = RPCCodec.decodeInbound(buffer) else {
+            Issue.record("expected a single answer")
+            return
+        }
+        #expect(errorCode(call) == -32700)
+    }
+
+    @Test(arguments: [
+        #"{"jsonrpc": "2.0", "method": 1, "params": "bar"}"#,
+        #"{"jsonrpc": "1.0", "method": "a", "id": 1}"#,
+        #"{"method": "a", "id": 1}"#,
+        #"{"jsonrpc": "2.0", "method": "a", "params": 3, "id": 1}"#,
+        #"{"jsonrpc": "2.0", "method": "a", "id": {"x": 1}}"#,
+        #""just a string""#,
+    ])
+    func malformedRequestsAreInvalidRequest(text: String) {
+        guard case .single(let call) = inbound(text) else {
+            Issue.record("expected a single answer")
+            return
+        }
+        #expect(errorCode(call) == -32600)
+    }
+
+    @Test func idMayBeStringNumberOrNull() {
+        for (text, id) in [(#""abc""#, RPCID.string("abc")), ("7", .integer(7)), ("null", .null), ("1.5", .double(1.5))] {
+            guard case .single(.request(let request)) = inbound(#"{"jsonrpc":"2.0","method":"m","id":"# + text + "}") else {
+                Issue.record("expected a request for id \(text)")
+                continue
+            }
+            #expect(request.id == id)
+            #expect(!request.isNotification)
+        }
+    }
+
+    @Test func missingIDMakesANotification() {
+        guard case .single(.request(let request)) = inbound(#"{"jsonrpc":"2.0","method":"update","params":[1,2]}"#) else {
+            Issue.record("expected a request")
+            return
+        }
+        #expect(request.isNotification)
+    }
+
+    @Test func emptyBatchIsOneInvalidRequest() {
+        guard case .single(let call) = inbound("[]") else {
+            Issue.record("expected a single answer")
+            return
+        }
+        #expect(errorCode(call) == -32600)
+    }
+
+    @Test func batchOfNonObjectsGivesOneErrorEach() {
+        guard case .batch(let calls) = inbound("[1,2,3]") else {
+            Issue.record("expected a batch")
+            return
+        }
+        #expect(calls.map(errorCode) == [-32600, -32600, -32600])
+    }
+
+    @Test func responsesRoundTrip() throws {
+        var buffer = ByteBuffer()
+        let responses = [
+            RPCResponse(id: .integer(1), outcome: .success(["x": 1])),
+            RPCResponse(id: .string("b"), outcome: .failure(.notFound("no case SQ1"))),
+        ]
+        RPCCodec.write(responses, into: &buffer)
+        #expect(buffer.readableBytesView.last == UInt8(ascii: "\n"))
+        #expect(buffer.readableBytesView.dropLast().contains(UInt8(ascii: "\n")) == false)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        let decoded = try RPCCodec.decodeResponses(buffer)
+        #expect(decoded == responses)
+        #expect(decoded[1].outcome.failureKind == .notFound)
+    }
+
+    @Test func serverErrorsCarryKindAndRetryable() {
+        let error = RPCError.overloaded("queue full")
+        #expect(error.code == -32006)
+        #expect(error.kind == .overloaded)
+        #expect(error.isRetryable)
+        #expect(RPCError.conflict("x").isRetryable == false)
+        for kind in RPCErrorKind.allCases where kind != .invalidParams && kind != .internal {
+            #expect((-32099 ... -32000).contains(kind.code))
+        }
+    }
+}
+
+extension Result where Success == JSON, Failure == RPCError {
+    var failureKind: RPCErrorKind? {
+        if case .failure(let error) = self { return error.kind }
+        return nil
+    }
+}

@@ -1,0 +1,201 @@
+import JSONCoding
+import LineProtocol
+import Messaging
+import Postgres
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Outbox and inbox: every message delivered, each effect once, in order per key")
+struct OutboxTests {
+    @Test func aRelayKilledMidDeliveryLosesAndRepeatsNothing() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        let count = 400, keys = 20
+        try await fixture.enqueue(count, keys: keys)
+        let arguments = ["relay", "--database", fixture.senderConfiguration.connectionString, "--destination", "receiver=127.0.0.1:\(port)", "--lease-seconds", "2"]
+
+        let first = try ChildProcess(executable: "messaging-probe", arguments: arguments)
+        try await first.waitForOutput("ready")
+        #expect(try await waitUntil { try await fixture.receiver.effects().count >= 60 })
+        first.kill(SIGKILL)
+        await first.waitForExit()
+        let deliveredBeforeKill = try await fixture.receiver.effects().count
+        #expect(deliveredBeforeKill < count, "the kill must land mid-delivery")
+
+        let second = try ChildProcess(executable: "messaging-probe", arguments: arguments)
+        try await second.waitForOutput("ready")
+        #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
+        second.kill(SIGTERM)
+        await second.waitForExit()
+
+        #expect(try await fixture.expectExactlyOnceInOrder(count, keys: keys) == [])
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func aReceiverCrashingAfterCommitBeforeAnsweringGetsNoSecondEffect() async throws {
+        let fixture = try await MessagingFixture.make()
+        let arguments = ["receiver", "--database", fixture.receiverConfiguration.connectionString]
+        let first = try ChildProcess(executable: "messaging-probe", arguments: arguments + ["--crash-after-commit", "40"])
+        try await first.waitForOutput("ready port=")
+        let port = Int(first.outputSoFar.split(separator: "port=")[1].prefix { $0.isNumber })!
+        let count = 200, keys = 10
+        try await fixture.enqueue(count, keys: keys)
+
+        try await withRelays([fixture.relay(to: port)]) {
+            await first.waitForExit()  // it kills itself after the 40th commit
+            #expect(try await fixture.receiver.effects().count >= 40)
+            let second = try ChildProcess(executable: "messaging-probe", arguments: arguments + ["--port", "\(port)"])
+            try await second.waitForOutput("ready")
+            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
+            second.kill(SIGTERM)
+            await second.waitForExit()
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(count, keys: keys) == [])
+        let inbox = try await fixture.receiverPool.query("SELECT count(*)::int8 AS n FROM messaging_inbox")
+        #expect(try inbox[0].decode(Int64.self, column: "n") == Int64(count))
+        await fixture.close()
+    }
+
+    @Test func aBacklogDrainsInOrderWhenTheReceiverReturns() async throws {
+        let fixture = try await MessagingFixture.make()
+        let port = try await unusedPort()
+        let count = 300, keys = 10
+        try await withRelays([fixture.relay(to: port)]) {
+            try await fixture.enqueue(count, keys: keys)
+            try await Task.sleep(for: .milliseconds(1500))
+            let waiting = try await fixture.outboxCounts()
+            #expect(waiting.pending == count, "nothing can be delivered while the receiver is down")
+            let server = try await fixture.startReceiver(port: port)
+            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
+            await server.shutdown()
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(count, keys: keys) == [])
+        await fixture.close()
+    }
+
+    @Test func twoRelayReplicasNeverDeliverTwiceAndKeepKeyOrder() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        let count = 500, keys = 25
+        try await withRelays([fixture.relay(to: port, batchSize: 8), fixture.relay(to: port, batchSize: 8)]) {
+            try await fixture.enqueue(count, keys: keys)
+            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(count, keys: keys) == [])
+        #expect(fixture.receiver.calls == count, "each message delivered once: no two relays sent the same one")
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func aMessageWhoseSequenceValueCommitsLateIsStillDelivered() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        let (commitSignal, commit) = AsyncStream<Void>.makeStream()
+        try await withRelays([fixture.relay(to: port)]) {
+            // The first transaction takes the lower id and holds it uncommitted.
+            async let early: Void = fixture.sender.withTransaction { connection in
+                try await Outbox.enqueue(ProbeApply.self, .init(key: "early", sequence: 0), to: "receiver", aggregateKey: "early", on: connection)
+                for await _ in commitSignal { break }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            try await fixture.sender.withTransaction { connection in
+                try await Outbox.enqueue(ProbeApply.self, .init(key: "late", sequence: 0), to: "receiver", aggregateKey: "late", on: connection)
+            }
+            #expect(try await waitUntil { try await fixture.receiver.effects().map(\.key) == ["late"] })
+            commit.yield()
+            try await early
+            #expect(try await waitUntil { try await fixture.receiver.effects().map(\.key) == ["late", "early"] })
+        }
+        let ids = try await fixture.sender.query("SELECT aggregate_key FROM messaging_outbox ORDER BY id").map { try $0.decode(String.self, column: "aggregate_key") }
+        #expect(ids == ["early", "late"], "the late-committing message has the lower id")
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func aNonRetryableAnswerDeadLettersWithTheError() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        try await fixture.sender.withTransaction { connection in
+            try await Outbox.enqueue(destination: "receiver", method: "probe.unknown", params: ["x": 1], aggregateKey: "a", on: connection)
+            try await Outbox.enqueue(ProbeApply.self, .init(key: "a", sequence: 1), to: "receiver", aggregateKey: "a", on: connection)
+        }
+        try await withRelays([fixture.relay(to: port)]) {
+            let settled = try await waitUntil { try await fixture.outboxCounts() == (0, 1, 1) }
+            #expect(settled)
+        }
+        let dead = try await fixture.sender.query("SELECT method, last_error FROM messaging_outbox WHERE status = 'dead'")
+        #expect(try dead[0].decode(String.self, column: "method") == "probe.unknown")
+        #expect(try dead[0].decode(String.self, column: "last_error").contains("Method not found"))
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func deadLettersAfterTheRetryBudgetAreReplayedByOperations() async throws {
+        let fixture = try await MessagingFixture.make()
+        let port = try await unusedPort()
+        try await fixture.enqueue(6, keys: 3)
+        try await withRelays([fixture.relay(to: port, maxAttempts: 2)]) {
+            // The head of each key dies first; the next of the key then fails in turn.
+            #expect(try await waitUntil(timeout: .seconds(60)) { try await fixture.outboxCounts().dead == 6 })
+            let operations = MessagingOperations(database: fixture.sender)
+            let letters = try await operations.deadLetters()
+            #expect(letters.count == 6)
+            #expect(letters.allSatisfy { $0.attempts == 2 && ($0.lastError ?? "").contains("receiver") })
+            #expect(try await operations.backlog().dead == 6)
+
+            let server = try await fixture.startReceiver(port: port)
+            #expect(try await operations.replayDeadLetters(ids: nil) == 6)
+            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == 6 })
+            await server.shutdown()
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(6, keys: 3) == [])
+        await fixture.close()
+    }
+
+    @Test func deliveredRowsArePurgedAfterRetention() async throws {
+        let fixture = try await MessagingFixture.make()
+        try await fixture.enqueue(10, keys: 2)
+        try await fixture.sender.execute("UPDATE messaging_outbox SET status = 'delivered', delivered_at = now() - interval '8 days' WHERE id % 2 = 0")
+        await fixture.relay(to: 1).purge()
+        let counts = try await fixture.outboxCounts()
+        #expect(counts.delivered == 0)
+        #expect(counts.pending == 5)
+        await fixture.close()
+    }
+
+    @Test func inboxAnswersARepeatWithTheOriginalOutcome() async throws {
+        let fixture = try await MessagingFixture.make()
+        let inbox = Inbox(database: fixture.receiverPool)
+        let context = RPCContext(method: "probe.apply", meta: RPCMeta(messageId: "m-1"), caller: nil, logger: quietLogger)
+        let first = try await inbox.receive(context) { connection in
+            try await connection.query("INSERT INTO probe_effects (message_id, key, sequence) VALUES ('m-1', 'k', 1) RETURNING id")[0].decode(Int64.self, column: "id")
+        }
+        let second = try await inbox.receive(context) { _ -> Int64 in
+            Issue.record("a repeat must not run its effect")
+            return -1
+        }
+        #expect(first == second)
+
+        // A final error is recorded too: the repeat gets the same error and no effect.
+        let failing = RPCContext(method: "probe.apply", meta: RPCMeta(messageId: "m-2"), caller: nil, logger: quietLogger)
+        for _ in 0..<2 {
+            await #expect(throws: RPCError.self) {
+                _ = try await inbox.receive(failing) { connection -> Int in
+                    try await connection.execute("INSERT INTO probe_effects (message_id, key, sequence) VALUES ('m-2', 'k', 2)")
+                    throw RPCError.invalidState("case is closed")
+                }
+            }
+        }
+        #expect(try await fixture.receiver.effects().count == 1)
+        await fixture.close()
+    }
+}

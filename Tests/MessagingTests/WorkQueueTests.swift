@@ -1,0 +1,119 @@
+import JSONCoding
+import Messaging
+import Postgres
+import Synchronization
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Work queue: leases, heartbeats, retries, dead jobs")
+struct WorkQueueTests {
+    private func makeQueue() async throws -> (PostgresConfiguration, PostgresPool, WorkQueue) {
+        let configuration = try await PostgresCluster.shared().createDatabase(prefix: "jobs")
+        let pool = PostgresPool(configuration: configuration, maxConnections: 8, logger: quietLogger)
+        try await MessagingSchema.migrator(logger: quietLogger).apply(on: pool)
+        try await pool.execute("CREATE TABLE probe_job_effects (id bigserial PRIMARY KEY, job_id bigint NOT NULL, worker text NOT NULL)")
+        return (configuration, pool, WorkQueue(name: "probe", database: pool))
+    }
+
+    private func statusCounts(_ pool: PostgresPool) async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try await pool.query("SELECT status, count(*)::int8 AS n FROM messaging_jobs GROUP BY status") {
+            counts[try row.decode(String.self, column: "status")] = Int(try row.decode(Int64.self, column: "n"))
+        }
+        return counts
+    }
+
+    @Test func aWorkerKilledMidJobHasItsJobsRunAgainAfterTheLeaseAndCompletedOnce() async throws {
+        let (configuration, pool, queue) = try await makeQueue()
+        let count = 10
+        for index in 0..<count { try await queue.enqueue(["n": .integer(Int64(index))]) }
+
+        let slow = try ChildProcess(executable: "messaging-probe", arguments: [
+            "worker", "--database", configuration.connectionString, "--concurrency", "10", "--job-milliseconds", "5000", "--lease-seconds", "2",
+        ])
+        try await slow.waitForOutput("ready")
+        #expect(try await waitUntil(timeout: .seconds(20)) { try await statusCounts(pool)["running"] == count })
+        slow.kill(SIGKILL)
+        await slow.waitForExit()
+
+        let fast = try ChildProcess(executable: "messaging-probe", arguments: [
+            "worker", "--database", configuration.connectionString, "--concurrency", "4", "--job-milliseconds", "10", "--lease-seconds", "2",
+        ])
+        try await fast.waitForOutput("ready")
+        #expect(try await waitUntil { try await statusCounts(pool)["done"] == count })
+        fast.kill(SIGTERM)
+        await fast.waitForExit()
+
+        let effects = try await pool.query("SELECT count(*)::int8 AS n, count(DISTINCT job_id)::int8 AS jobs FROM probe_job_effects")[0]
+        #expect(try effects.decode(Int64.self, column: "n") == Int64(count))
+        #expect(try effects.decode(Int64.self, column: "jobs") == Int64(count))
+        let attempts = try await pool.query("SELECT min(attempts)::int8 AS low, max(attempts)::int8 AS high FROM messaging_jobs")[0]
+        #expect(try attempts.decode(Int64.self, column: "low") == 2, "each job was claimed by the killed worker, then again")
+        #expect(try attempts.decode(Int64.self, column: "high") == 2)
+        await pool.close()
+    }
+
+    @Test func aPoisonJobEndsDeadAfterItsAttemptsWithEveryErrorKept() async throws {
+        let (configuration, pool, queue) = try await makeQueue()
+        try await queue.enqueue(["poison": true], maxAttempts: 3)
+        for index in 0..<20 { try await queue.enqueue(["n": .integer(Int64(index))]) }
+        let ran = Mutex(0)
+        struct Poisoned: Error, CustomStringConvertible { var description: String { "this job always fails" } }
+        let worker = QueueWorker(
+            queue: queue, listenerConfiguration: configuration, workerName: "test-worker",
+            configuration: QueueWorkerConfiguration(concurrency: 4, lease: .seconds(5), pollInterval: .milliseconds(50), initialBackoff: .milliseconds(10), maxBackoff: .milliseconds(50)),
+            logger: quietLogger
+        ) { job in
+            if job.payload["poison"] == true { throw Poisoned() }
+            ran.withLock { $0 += 1 }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            let settled = try await waitUntil(timeout: .seconds(20)) { try await statusCounts(pool) == ["done": 20, "dead": 1] }
+            #expect(settled)
+            group.cancelAll()
+        }
+        #expect(ran.withLock { $0 } == 20)
+        let dead = try await pool.query("SELECT attempts, jsonb_array_length(errors) AS errors, errors::text AS detail FROM messaging_jobs WHERE status = 'dead'")[0]
+        #expect(try dead.decode(Int.self, column: "attempts") == 3)
+        #expect(try dead.decode(Int.self, column: "errors") == 3)
+        #expect(try dead.decode(String.self, column: "detail").contains("this job always fails"))
+        await pool.close()
+    }
+
+    @Test func higherPriorityRunsFirstAndFutureJobsWait() async throws {
+        let (configuration, pool, queue) = try await makeQueue()
+        try await queue.enqueue(["name": "later"], runAt: .now.addingTimeInterval(3600))
+        try await queue.enqueue(["name": "low"], priority: 0)
+        try await queue.enqueue(["name": "urgent"], priority: 10)
+        let order = Mutex<[String]>([])
+        let worker = QueueWorker(
+            queue: queue, listenerConfiguration: configuration, workerName: "test-worker",
+            configuration: QueueWorkerConfiguration(concurrency: 1, pollInterval: .milliseconds(50)),
+            logger: quietLogger
+        ) { job in
+            order.withLock { $0.append(job.payload["name"]?.stringValue ?? "?") }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            #expect(try await waitUntil(timeout: .seconds(10)) { order.withLock { $0.count } == 2 })
+            try await Task.sleep(for: .milliseconds(300))
+            group.cancelAll()
+        }
+        #expect(order.withLock { $0 } == ["urgent", "low"])
+        #expect(try await queue.depth() == 1)
+        await pool.close()
+    }
+
+    @Test func enqueueingWithTheSameDedupeKeyMakesOneJob() async throws {
+        let (_, pool, queue) = try await makeQueue()
+        #expect(try await queue.enqueue(["a": 1], dedupeKey: "case-1/check") != nil)
+        #expect(try await queue.enqueue(["a": 1], dedupeKey: "case-1/check") == nil)
+        #expect(try await queue.depth() == 1)
+        await pool.close()
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what OneStop needs on a fresh Debian/Ubuntu machine; does nothing when all is there.
+set -euo pipefail
+
+packages=(postgresql postgresql-contrib libpq-dev libcurl4-openssl-dev python3-aiosmtpd curl netcat-openbsd procps)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "==> installing: ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's postgresql package may start a system cluster on 5432; OneStop runs its own in
+# .data/ and does not need it, so it is left alone.
+command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.x (https://swift.org/install)" >&2; exit 1; }
