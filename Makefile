@@ -10,10 +10,9 @@ run:
 down:
 	bash compose/local/down.sh
 
-# MessagingTests are skipped until their hang under the full suite is found (see issue 3).
 test: deps
 	swift build --build-tests
-	swift test --skip MessagingTests
+	swift test
 
 bench: deps
 	swift run -c release onestop-bench protocol

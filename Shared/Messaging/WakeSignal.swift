@@ -17,12 +17,15 @@ final class WakeSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Returns at the next signal, or after `timeout`.
+    /// Returns at the next signal, after `timeout`, or when the task is cancelled.
     func wait(upTo timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
+                // Ends early when the wait is over (cancelAll below) or the waiting task is
+                // cancelled; signalling then is harmless (at most one spurious wake-up) and is
+                // what lets a cancelled loop stop instead of waiting forever.
                 try? await Task.sleep(for: timeout)
-                if !Task.isCancelled { signal() }
+                signal()
             }
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
