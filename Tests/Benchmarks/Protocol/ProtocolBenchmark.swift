@@ -26,6 +26,7 @@ enum BenchEcho: RPCMethod {
     static let name = "bench.echo"
 }
 
+@main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "onestop-bench",
