@@ -103,7 +103,7 @@ public final class RPCClient: Sendable {
                 guard mayRetry, attempt <= configuration.maxRetries, NIODeadline.now() < deadline else {
                     throw error
                 }
-                let pause = Self.backoff(attempt: attempt, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
+                let pause = RetryBackoff.delay(attempt: attempt, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
                 if NIODeadline.now() + TimeAmount(pause) >= deadline { throw error }
                 try await Task.sleep(for: pause)
             }
@@ -164,14 +164,5 @@ public final class RPCClient: Sendable {
                 }
             }
         }
-    }
-
-    static func backoff(attempt: Int, initial: Duration, maximum: Duration) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 20)
-        let ceiling = min(initial * (1 << exponent), maximum)
-        // Full jitter: replicas reconnecting after the same outage spread out instead of
-        // arriving together.
-        let nanoseconds = ceiling.components.seconds * 1_000_000_000 + ceiling.components.attoseconds / 1_000_000_000
-        return .nanoseconds(Int64.random(in: (nanoseconds / 2)...max(nanoseconds / 2, nanoseconds)))
     }
 }

@@ -140,7 +140,7 @@ final class RPCClientSlot: Sendable {
                 let reason = (error as? RPCCallFailure)?.error ?? .unavailable("could not connect to \(peer): \(error)")
                 state.withLock { state in
                     guard case .connecting(_, let failures) = state else { return }
-                    let pause = RPCClient.backoff(attempt: failures + 1, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
+                    let pause = RetryBackoff.delay(attempt: failures + 1, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
                     state = .idle(failures: failures + 1, retryAt: .now() + TimeAmount(pause), lastError: reason)
                 }
                 logger.debug("connect failed", metadata: ["rpc.target": .string(peer), "error": .string(reason.message)])

@@ -203,7 +203,7 @@ public struct OutboxRelay: Service {
             case .delivered:
                 continue
             case .retry(let reason):
-                let pause = backoff(attempt: message.attempts)
+                let pause = RetryBackoff.delay(attempt: message.attempts, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
                 try await database.execute("""
                     UPDATE messaging_outbox
                     SET claimed_until = NULL, last_error = \(reason),
@@ -228,13 +228,6 @@ public struct OutboxRelay: Service {
         }
     }
 
-    private func backoff(attempt: Int) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 20)
-        let ceiling = min(configuration.initialBackoff * (1 << exponent), configuration.maxBackoff)
-        let ms = max(1, ceiling.milliseconds)
-        // Jitter keeps a burst of failures from retrying in lockstep.
-        return .milliseconds(Int64.random(in: (ms / 2)...ms))
-    }
 
     private func updateGauges() async {
         guard let rows = try? await database.query("""

@@ -1,3 +1,4 @@
+import LineProtocol
 import Logging
 import Metrics
 import Postgres
@@ -140,7 +141,7 @@ public struct QueueWorker: Service {
                 jobLogger.warning("job result dropped", metadata: ["error": .string(lost.description)])
             } catch {
                 failures.increment()
-                let pause = backoff(attempt: job.attempt)
+                let pause = RetryBackoff.delay(attempt: job.attempt, initial: configuration.initialBackoff, maximum: configuration.maxBackoff)
                 jobLogger.warning("job failed", metadata: ["job.attempt": .stringConvertible(job.attempt), "error": .string("\(error)")])
                 do {
                     try await queue.fail(job, error: String(describing: error), retryIn: pause)
@@ -154,12 +155,6 @@ public struct QueueWorker: Service {
         duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
-    private func backoff(attempt: Int) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 20)
-        let ceiling = min(configuration.initialBackoff * (1 << exponent), configuration.maxBackoff)
-        let ms = max(1, ceiling.milliseconds)
-        return .milliseconds(Int64.random(in: (ms / 2)...ms))
-    }
 }
 
 /// Jobs this worker runs now; shared by the claim loop and the job tasks.
