@@ -1,4 +1,5 @@
 // swift-tools-version:6.2
+import Foundation
 import PackageDescription
 
 /// The six OneStop services. Each is a library with its logic (`<Name>Service`, testable
@@ -21,6 +22,17 @@ var targets: [Target] = [
         path: "Shared/CLibPQ",
         pkgConfig: "libpq",
         providers: [.apt(["libpq-dev"])]
+    ),
+    .systemLibrary(
+        name: "CLibCurl",
+        path: "Shared/CLibCurl",
+        pkgConfig: "libcurl",
+        providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
+    .target(
+        name: "Identity",
+        path: "Shared/Identity",
+        swiftSettings: swiftSettings
     ),
     .target(
         name: "JSONCoding",
@@ -65,6 +77,7 @@ var targets: [Target] = [
             .product(name: "Hummingbird", package: "hummingbird"),
         ],
         path: "Shared/ServiceKit",
+        resources: [.copy("Calendars")],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -136,13 +149,34 @@ targets.append(
     )
 )
 
+/// Data files a service loads at start (catalog, templates, rules), beside its migrations.
+let serviceResources: [String: [Resource]] = [
+    "Intake": [.copy("Catalog")],
+    "Review": [.copy("Rules")],
+    "Notification": [.copy("Templates")],
+    "Complaints": [.copy("Rules")],
+]
+
+/// What a service library needs beyond the common kit.
+let serviceExtras: [String: [Target.Dependency]] = [
+    "Intake": ["Identity", .product(name: "Crypto", package: "swift-crypto")],
+    "Review": ["Identity"],
+    "Notification": ["CLibCurl"],
+]
+
+let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+
 for service in services {
+    let common: [Target.Dependency] = [
+        "ServiceKit", "Contracts", "LineProtocol", "Postgres", "Messaging", "JSONCoding", logging, metrics,
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+    ]
     targets.append(
         .target(
             name: "\(service)Service",
-            dependencies: ["ServiceKit", "Contracts", "LineProtocol", "Postgres"],
+            dependencies: common + (serviceExtras[service] ?? []),
             path: "Services/\(service)/Service",
-            resources: [.copy("Migrations")],
+            resources: [.copy("Migrations")] + (serviceResources[service] ?? []),
             swiftSettings: swiftSettings
         )
     )
@@ -151,6 +185,40 @@ for service in services {
             name: service.lowercased(),
             dependencies: [.init(stringLiteral: "\(service)Service"), "ServiceKit"],
             path: "Services/\(service)/Main",
+            swiftSettings: swiftSettings
+        )
+    )
+    // A service's own tests appear once its folder exists.
+    if FileManager.default.fileExists(atPath: "\(packageDirectory)/Tests/\(service)Tests") {
+        targets.append(
+            .testTarget(
+                name: "\(service)Tests",
+                dependencies: [
+                    .init(stringLiteral: "\(service)Service"), "ServiceKit", "TestSupport", "RPCTesting",
+                    "Contracts", "LineProtocol", "Postgres", "Messaging", "JSONCoding", logging, nio, nioPosix,
+                ] + (serviceExtras[service] ?? []),
+                swiftSettings: swiftSettings
+            )
+        )
+    }
+}
+
+// Each folder under Tests/Benchmarks/ other than Protocol is a release-built benchmark
+// `onestop-bench-<folder>` (e.g. `swift run -c release onestop-bench-review`).
+let benchmarkRoot = "\(packageDirectory)/Tests/Benchmarks"
+let benchmarkFolders = ((try? FileManager.default.contentsOfDirectory(atPath: benchmarkRoot)) ?? [])
+    .filter { $0 != "Protocol" && !$0.hasPrefix(".") }
+    .sorted()
+for folder in benchmarkFolders {
+    targets.append(
+        .executableTarget(
+            name: "onestop-bench-\(folder.lowercased())",
+            dependencies: [
+                "ServiceKit", "TestSupport", "RPCTesting", "Contracts", "LineProtocol", "Postgres", "Messaging",
+                "JSONCoding", logging, metrics, nio, nioPosix,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ] + services.map { .init(stringLiteral: "\($0)Service") },
+            path: "Tests/Benchmarks/\(folder)",
             swiftSettings: swiftSettings
         )
     )
@@ -169,6 +237,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
