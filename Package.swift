@@ -162,6 +162,7 @@ let serviceExtras: [String: [Target.Dependency]] = [
     "Intake": ["Identity", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
     "Notification": ["CLibCurl"],
+    "Complaints": ["Identity"],
 ]
 
 let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
