@@ -148,3 +148,26 @@ public enum IntakeOpenCasesOfCustomer: RPCMethod {
         public init(cases: [OpenCase]) { self.cases = cases }
     }
 }
+
+/// `intake.applicantIdentity`: the review checks fetch the full identity numbers of a case at
+/// check time, so the plaintext travels only on the wire and never sits in an outbox row
+/// (`review.submit` carries the masked numbers). Only the review service may call it.
+public enum IntakeApplicantIdentity: RPCMethod {
+    public static let name = "intake.applicantIdentity"
+    public static let isIdempotent = true
+    public static let summary = "The applicant's (and principal's) identity numbers of a case, for the review checks only."
+
+    public struct Params: Codable, Sendable {
+        public var caseId: String
+        public init(caseId: String) { self.caseId = caseId }
+    }
+
+    public struct Result: Codable, Sendable {
+        public var applicant: ReviewSubmit.Applicant
+        public var principal: ReviewSubmit.Applicant?
+        public init(applicant: ReviewSubmit.Applicant, principal: ReviewSubmit.Applicant?) {
+            self.applicant = applicant
+            self.principal = principal
+        }
+    }
+}

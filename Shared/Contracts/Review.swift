@@ -11,8 +11,9 @@ public enum ReviewSubmit: RPCMethod {
     public static let isIdempotent = true
     public static let summary = "Create the review task and the automated-check job for an accepted case."
 
-    /// The applicant as review needs it for its checks. The ID number travels in clear on the
-    /// internal network (the checks verify it); review stores only the masked form and the key.
+    /// The applicant as review needs it for its checks. From intake, `idNumber` is the MASKED
+    /// number (so no plaintext sits in intake's outbox); the checks fetch the full numbers with
+    /// `intake.applicantIdentity` when `idNumber` contains `*`.
     public struct Applicant: Codable, Sendable {
         public var name: String
         /// `resident_id`, `passport` or `unified_social_credit_code`.
@@ -53,6 +54,9 @@ public enum ReviewSubmit: RPCMethod {
         /// An amount the application is about (fees, subsidies), for risk rules.
         public var declaredAmount: Double?
         public var acceptedAt: Date
+        /// 1 for the first review; one more each time the case comes back after a return for
+        /// supplement. Review is idempotent on (caseId, round).
+        public var round: Int?
 
         public init(
             caseId: String, trackingNumber: String, serviceType: String, serviceName: String,

@@ -63,6 +63,7 @@ public struct EnvironmentReader {
 /// A configuration that cannot be used; lists every problem found.
 public struct ConfigurationError: Error, CustomStringConvertible {
     public let problems: [String]
+    public init(problems: [String]) { self.problems = problems }
     public var description: String {
         "invalid configuration:\n" + problems.map { "  - \($0)" }.joined(separator: "\n")
     }
