@@ -1,0 +1,137 @@
+import ComplaintsService
+import Contracts
+import JSONCoding
+import LineProtocol
+import Logging
+import Postgres
+import ServiceKit
+import TestSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// A complaints service booted in-process on ephemeral ports with a throwaway database. The
+/// notification peer points at a closed port, so notification sends stay in the outbox where the
+/// tests read them.
+struct ComplaintsHarness: Sendable {
+    let client: RPCClient
+    let database: PostgresPool
+
+    static let logger = Logger(label: "complaints-test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    static func run(
+        configure: @escaping @Sendable (inout ComplaintsConfiguration) -> Void = { _ in },
+        _ body: @Sendable (ComplaintsHarness) async throws -> Void
+    ) async throws {
+        let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "complaints")
+        let configuration = ServiceConfiguration.forTesting(
+            service: .complaints, databaseURL: databaseConfiguration.connectionString,
+            peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)]]
+        )
+        let definition = ComplaintsService.definition(configuration: {
+            var settings = try ComplaintsConfiguration.defaults
+            configure(&settings)
+            return settings
+        })
+        let app = ServiceApp(definition: definition, configuration: configuration, logger: logger)
+        let (addresses, ready) = AsyncStream<ServiceAddresses>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run { ready.yield($0) } }
+            var iterator = addresses.makeAsyncIterator()
+            guard let address = await iterator.next() else { throw RPCError.internal("service did not start") }
+            var clientConfiguration = configuration.clientConfiguration(for: .complaints)
+            clientConfiguration.targets = [address.rpcTarget]
+            let client = RPCClient(configuration: clientConfiguration, logger: logger)
+            let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
+            let harness = ComplaintsHarness(client: client, database: pool)
+            do {
+                try await body(harness)
+            } catch {
+                await client.shutdown()
+                await pool.close()
+                await app.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
+            }
+            await client.shutdown()
+            await pool.close()
+            await app.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+    }
+
+    func call<M: RPCMethod>(_ method: M.Type, _ params: M.Params, meta: RPCMeta = RPCMeta()) async throws -> M.Result {
+        try await client.call(method, params, meta: meta)
+    }
+
+    /// The error a call fails with (nil if it succeeds).
+    func failure<M: RPCMethod>(_ method: M.Type, _ params: M.Params, meta: RPCMeta = RPCMeta()) async -> RPCError? {
+        do {
+            _ = try await client.call(method, params, meta: meta)
+            return nil
+        } catch let error as RPCError {
+            return error
+        } catch {
+            return RPCError.internal("\(error)")
+        }
+    }
+
+    struct SentNotification: Sendable {
+        var key: String
+        var template: String
+        var variables: [String: String]
+        var recipients: [NotificationSend.Recipient]
+        var channels: [NotificationChannel]
+    }
+
+    /// The notification.send messages in the outbox, oldest first.
+    func notifications() async throws -> [SentNotification] {
+        let rows = try await database.query("""
+            SELECT params FROM messaging_outbox WHERE destination = 'notification' AND method = 'notification.send' ORDER BY id
+            """)
+        return try rows.map { row in
+            let params = try row.decode(PostgresJSONB.self, column: "params").decode(NotificationSend.Params.self)
+            return SentNotification(
+                key: params.key, template: params.template.rawValue, variables: params.variables,
+                recipients: params.recipients, channels: params.channels
+            )
+        }
+    }
+
+    func count(_ sql: SQL) async throws -> Int {
+        try await database.query(sql)[0].decode(Int.self, at: 0)
+    }
+
+    /// Every row of the complaint tables, as text, to prove a refused call changed nothing.
+    func snapshot() async throws -> String {
+        var parts: [String] = []
+        // The relay keeps retrying outbox rows (attempts, next try), so only their content counts.
+        let sources = [
+            "complaints", "complaint_notes", "complaint_escalations", "complaint_classifications", "complaint_audit",
+            "satisfaction_ratings", "complaint_number_sequences",
+            "(SELECT id, message_id, destination, method, params FROM messaging_outbox)",
+        ]
+        for table in sources {
+            let rows = try await database.query(SQL(unsafeSQL: "SELECT coalesce(string_agg(t::text, '|' ORDER BY t::text), '') AS s FROM \(table) t"))
+            parts.append(table + ":" + (try rows[0].decode(String.self, column: "s")))
+        }
+        return parts.joined(separator: "\n")
+    }
+}
+
+extension ComplaintsFile.Params {
+    static func sample(
+        content: String = "The officer at window 3 was rude and shouted at me.",
+        phone: String? = "13812345678", email: String? = "li.na@example.com", channel: IntakeChannel = .counter,
+        caseTrackingNumber: String? = nil, caseOverdue: Bool? = nil, vulnerable: Bool? = nil, department: String? = nil,
+        caseHandlerId: String? = nil, idempotencyKey: String? = nil
+    ) -> ComplaintsFile.Params {
+        ComplaintsFile.Params(
+            complainant: ComplainantInput(name: "Li Na", phone: phone, email: email, locale: .zhCN), channel: channel,
+            content: content, caseTrackingNumber: caseTrackingNumber, caseOverdue: caseOverdue, vulnerable: vulnerable,
+            department: department, caseHandlerId: caseHandlerId, idempotencyKey: idempotencyKey
+        )
+    }
+}
