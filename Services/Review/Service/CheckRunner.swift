@@ -1,0 +1,86 @@
+import Contracts
+import JSONCoding
+import LineProtocol
+import Logging
+import Messaging
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// Runs the automated checks of one job: reads the task, runs every check with no transaction
+/// open (peers and the external verifier may be slow), then records results and the decision
+/// path in one transaction that completes the job.
+struct CheckRunner: Sendable {
+    let store: ReviewStore
+    let rules: RiskRules
+    let intake: RPCClient
+    let intakeTimeout: Duration
+    let verifier: ExternalVerifier?
+    let logger: Logger
+
+    func run(_ job: Job) async throws {
+        guard let raw = job.payload["taskId"]?.stringValue, let taskID = UUID(uuidString: raw) else {
+            throw RPCError.invalidParams("check job \(job.id) has no valid taskId")
+        }
+        guard let task = try await store.task(id: taskID), task.state == .checking else {
+            // Already checked (the job ran before and committed) or gone: nothing to do.
+            return
+        }
+        let results = try await checks(for: task)
+        let state = try await store.finishChecks(job: job, taskID: taskID, results: results)
+        logger.debug("review task checked", metadata: [
+            "task.id": .string(raw), "task.state": .string(state?.rawValue ?? "missing"),
+            "checks.flagged": .stringConvertible(results.filter { $0.outcome != .passed }.count),
+        ])
+    }
+
+    func checks(for task: StoredTask) async throws -> [ReviewCheckResult] {
+        let submission = task.submission
+        var results = task.identityChecks
+        results.append(ReviewChecks.requiredFields(submission))
+        results.append(ReviewChecks.materials(submission))
+        results += rules.evaluateStatic(submission)
+        for rule in rules.repeatedRejections {
+            let count = try await store.rejections(customerKey: submission.applicant.customerKey, withinDays: rule.withinDays)
+            if count >= rule.atLeast {
+                results.append(ReviewCheckResult(
+                    ruleId: rule.id, outcome: .flagged,
+                    detail: rule.detail.map { "\($0) (\(count) in \(rule.withinDays) days)" }
+                        ?? "\(count) rejections of this applicant in the last \(rule.withinDays) days"
+                ))
+            } else {
+                results.append(ReviewCheckResult(ruleId: rule.id, outcome: .passed, detail: "\(count) rejections in the last \(rule.withinDays) days"))
+            }
+        }
+        async let duplicate = duplicateCheck(submission)
+        async let external = verifier?.verify(submission)
+        results.append(await duplicate)
+        if let external = await external { results.append(external) }
+        return results
+    }
+
+    /// Asks intake for another open case of the same customer and service type.
+    func duplicateCheck(_ submission: ReviewSubmit.Params) async -> ReviewCheckResult {
+        let rule = ReviewChecks.duplicateRule
+        do {
+            let answer = try await intake.call(
+                IntakeOpenCasesOfCustomer.self,
+                IntakeOpenCasesOfCustomer.Params(
+                    customerKey: submission.applicant.customerKey, serviceType: submission.serviceType, excludingCaseId: submission.caseId
+                ),
+                timeout: intakeTimeout
+            )
+            let others = answer.cases.filter { $0.caseId != submission.caseId }
+            if others.isEmpty {
+                return ReviewCheckResult(ruleId: rule, outcome: .passed, detail: "no other open case of this customer for \(submission.serviceType)")
+            }
+            let numbers = others.prefix(5).map(\.trackingNumber).joined(separator: ", ")
+            return ReviewCheckResult(ruleId: rule, outcome: .flagged, detail: "the customer has \(others.count) other open case(s) of this type: \(numbers)")
+        } catch {
+            return ReviewCheckResult(ruleId: rule, outcome: .couldNotVerify, detail: "intake could not be asked about open cases (\(String(describing: error).prefix(200))); a person decides")
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Contracts
+import LineProtocol
+import Messaging
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// The review methods: validation at the boundary, then the store.
+enum ReviewHandlers {
+    static func methods(context: ServiceContext, settings: ReviewSettings) throws -> RPCMethodTable {
+        let store = ReviewStore(database: context.database, jobMaxAttempts: settings.jobMaxAttempts)
+        let inbox = Inbox(database: context.database)
+        var table = RPCMethodTable()
+
+        table.register(ReviewSubmit.self) { params, rpc in
+            try validate(params)
+            let actor = ReviewActor(id: rpc.caller ?? "intake", role: "service", trace: rpc.meta.traceparent)
+            return try await inbox.receive(rpc) { connection in
+                try await store.submit(params, actor: actor, on: connection)
+            }
+        }
+
+        table.register(ReviewUpsertReviewer.self) { params, rpc in
+            try validate(params)
+            return try await store.upsertReviewer(params, actor: actor(rpc))
+        }
+
+        table.register(ReviewSetOnDuty.self) { params, rpc in
+            guard !params.reviewerId.isEmpty, params.reviewerId.count <= 100 else {
+                throw RPCError.invalidParams("params.reviewerId: 1 to 100 characters")
+            }
+            return try await store.setOnDuty(reviewerID: params.reviewerId, onDuty: params.onDuty, actor: actor(rpc))
+        }
+
+        table.register(ReviewListQueue.self) { params, rpc in
+            try await store.listQueue(params, actor: rpc.meta.actor)
+        }
+
+        table.register(ReviewGetTask.self) { params, _ in
+            try await store.getTask(params)
+        }
+
+        table.register(ReviewDecide.self) { params, rpc in
+            try await store.decide(params, actor: rpc.meta.actor, trace: rpc.meta.traceparent)
+        }
+
+        table.register(ReviewStats.self) { params, _ in
+            try await store.stats(since: params.since)
+        }
+        return table
+    }
+
+    /// The end user if the gateway named one, else the calling service.
+    static func actor(_ rpc: RPCContext) -> ReviewActor {
+        if let actor = rpc.meta.actor {
+            return ReviewActor(id: actor.id, role: actor.roles.first ?? "staff", trace: rpc.meta.traceparent)
+        }
+        return ReviewActor(id: rpc.caller ?? "unknown", role: "service", trace: rpc.meta.traceparent)
+    }
+
+    static func validate(_ params: ReviewSubmit.Params) throws {
+        var problems: [String] = []
+        func text(_ value: String, _ field: String, max: Int, required: Bool = true) {
+            if required, value.allSatisfy(\.isWhitespace) { problems.append("params.\(field): required") }
+            if value.count > max { problems.append("params.\(field): at most \(max) characters") }
+        }
+        text(params.caseId, "caseId", max: 100)
+        text(params.trackingNumber, "trackingNumber", max: 64)
+        text(params.serviceType, "serviceType", max: 100)
+        text(params.serviceName, "serviceName", max: 200, required: false)
+        text(params.applicant.name, "applicant.name", max: 200, required: false)
+        text(params.applicant.customerKey, "applicant.customerKey", max: 200)
+        text(params.applicant.idNumber, "applicant.idNumber", max: 64, required: false)
+        text(params.description, "description", max: 20_000, required: false)
+        if params.materials.count > 500 { problems.append("params.materials: at most 500 items") }
+        if params.requiredMaterials.count > 500 { problems.append("params.requiredMaterials: at most 500 items") }
+        if !problems.isEmpty {
+            throw RPCError.invalidParams(problems.joined(separator: "; "), details: ["problems": .array(problems.map { .string($0) })])
+        }
+    }
+
+    static func validate(_ reviewer: ReviewReviewer) throws {
+        var problems: [String] = []
+        if reviewer.id.isEmpty || reviewer.id.count > 100 || reviewer.id == "system" {
+            problems.append("params.id: 1 to 100 characters, not `system`")
+        }
+        if reviewer.name.allSatisfy(\.isWhitespace) || reviewer.name.count > 200 { problems.append("params.name: 1 to 200 characters") }
+        if reviewer.serviceTypes.isEmpty { problems.append("params.serviceTypes: at least one service type (or `*`)") }
+        if reviewer.serviceTypes.contains(where: { $0.isEmpty || $0.count > 100 }) { problems.append("params.serviceTypes: each 1 to 100 characters") }
+        if reviewer.supervisorId == reviewer.id { problems.append("params.supervisorId: a reviewer cannot supervise themself") }
+        if !problems.isEmpty {
+            throw RPCError.invalidParams(problems.joined(separator: "; "), details: ["problems": .array(problems.map { .string($0) })])
+        }
+    }
+}

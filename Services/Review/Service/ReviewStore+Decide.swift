@@ -1,0 +1,127 @@
+import Contracts
+import JSONCoding
+import LineProtocol
+import Postgres
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// A person's decision on a task.
+extension ReviewStore {
+    /// The roles in `_meta.actor.roles` that may decide any task.
+    static let supervisorRoles: Set<String> = ["supervisor", "review_supervisor", "quality"]
+
+    /// Checks the decision's own content before anything is read or written.
+    static func validate(_ params: ReviewDecide.Params) throws -> (taskID: UUID, opinion: String?, reasons: [String], items: [String]) {
+        guard let taskID = UUID(uuidString: params.taskId) else {
+            throw RPCError.invalidParams("params.taskId: \(params.taskId.prefix(60)) is not a task id (a UUID)")
+        }
+        func cleaned(_ list: [String]?, _ field: String) throws -> [String] {
+            let values = (list ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if values.contains(where: \.isEmpty) { throw RPCError.invalidParams("params.\(field): an entry is empty") }
+            if values.count > 50 { throw RPCError.invalidParams("params.\(field): at most 50 entries") }
+            if values.contains(where: { $0.count > 1_000 }) { throw RPCError.invalidParams("params.\(field): an entry is longer than 1,000 characters") }
+            return values
+        }
+        let reasons = try cleaned(params.reasons, "reasons")
+        let items = try cleaned(params.items, "items")
+        let opinion = params.opinion?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let opinion, opinion.count > 4_000 { throw RPCError.invalidParams("params.opinion: longer than 4,000 characters") }
+        switch params.decision {
+        case .approve:
+            guard let opinion, !opinion.isEmpty else {
+                throw RPCError.invalidParams("params.opinion: an approval needs the reviewer's opinion")
+            }
+        case .reject:
+            guard !reasons.isEmpty else {
+                throw RPCError.invalidParams("params.reasons: a rejection needs at least one reason the customer will be told")
+            }
+        case .return:
+            guard !items.isEmpty else {
+                throw RPCError.invalidParams("params.items: a return needs at least one item for the customer to supplement or correct")
+            }
+        }
+        return (taskID, opinion?.isEmpty == true ? nil : opinion, reasons, items)
+    }
+
+    func decide(_ params: ReviewDecide.Params, actor rpcActor: RPCActor?, trace: String?) async throws -> ReviewDecide.Result {
+        let valid = try Self.validate(params)
+        guard let rpcActor, !rpcActor.id.isEmpty else {
+            throw RPCError.unauthenticated("review.decide needs the deciding reviewer in _meta.actor")
+        }
+        return try await database.withTransaction { connection in
+            guard let task = try await task(id: valid.taskID, on: connection, forUpdate: true) else {
+                throw RPCError.notFound("review task \(params.taskId) does not exist")
+            }
+            switch task.state {
+            case .decided, .approvedAutomatically:
+                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed")
+            case .checking:
+                throw RPCError.invalidState("review task \(params.taskId) is still being checked; decide once it is assigned")
+            case .assigned, .awaitingDecision:
+                break
+            }
+            let me = try await reviewer(id: rpcActor.id, on: connection)
+            let isAssignee = task.assignedReviewer == rpcActor.id
+            var role = "reviewer"
+            if !isAssignee {
+                var supervises = !Self.supervisorRoles.isDisjoint(with: rpcActor.roles)
+                if !supervises, let me, me.isSupervisor == true {
+                    if let assignee = task.assignedReviewer, let theirs = try await reviewer(id: assignee, on: connection) {
+                        supervises = theirs.supervisorId == me.id || (theirs.team != nil && theirs.team == me.team)
+                    } else {
+                        supervises = true // an unassigned waiting task: any supervisor may take it
+                    }
+                }
+                guard supervises else {
+                    throw RPCError.forbidden(
+                        "review task \(params.taskId) is assigned to another reviewer; only they or their supervisor may decide it"
+                    )
+                }
+                role = "supervisor"
+            }
+            let actor = ReviewActor(id: rpcActor.id, role: role, trace: trace)
+            let rows = try await connection.query("""
+                WITH decided AS (
+                    UPDATE review_tasks SET state = 'decided', decided_at = now()
+                    WHERE id = \(task.id) AND state IN ('assigned', 'awaiting_decision') RETURNING id
+                )
+                INSERT INTO review_decisions (task_id, decision, decided_by, decided_role, automatic, opinion, reasons, items,
+                                              customer_key, reviewer_id, assigned_at, submitted_at)
+                SELECT id, \(params.decision.rawValue), \(actor.id), \(role), false, \(valid.opinion), \(valid.reasons), \(valid.items),
+                       \(task.submission.applicant.customerKey), \(task.assignedReviewer), \(task.assignedAt), \(task.createdAt)
+                FROM decided
+                RETURNING decided_at
+                """)
+            guard let row = rows.first else {
+                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed")
+            }
+            let decidedAt = try row.decode(Date.self, column: "decided_at")
+            try await audit(
+                task: task.id, reviewer: task.assignedReviewer, actor: actor, action: "decided",
+                before: ["state": .string(task.state.rawValue)],
+                after: ["state": "decided", "decision": .string(params.decision.rawValue)], on: connection
+            )
+            let staff = StaffRef(id: actor.id, name: me?.name, role: role)
+            switch params.decision {
+            case .approve:
+                try await sendProgress(.reviewApproved, submission: task.submission, actor: staff, opinion: valid.opinion, on: connection)
+                try await sendDispatch(submission: task.submission, approvedBy: staff, opinion: valid.opinion, on: connection)
+            case .reject:
+                try await sendProgress(.reviewRejected, submission: task.submission, actor: staff, opinion: valid.opinion, reasons: valid.reasons, on: connection)
+            case .return:
+                try await sendProgress(.reviewReturned, submission: task.submission, actor: staff, opinion: valid.opinion, items: valid.items, on: connection)
+            }
+            return ReviewDecide.Result(
+                taskId: task.id.lowercasedString, state: .decided,
+                decision: ReviewDecisionRecord(
+                    decision: params.decision, decidedBy: actor.id, automatic: false, opinion: valid.opinion,
+                    reasons: valid.reasons, items: valid.items, decidedAt: decidedAt
+                )
+            )
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Contracts
+import LineProtocol
+import Postgres
+@testable import ReviewService
+import TestSupport
+import Testing
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The external verifier (a real local HTTP server) and worker processes killed mid-check.
+@Suite("Workers and the external verifier", .timeLimit(.minutes(5)))
+struct WorkerTests {
+    static func verifierURL(_ port: Int) -> URL { URL(string: "http://127.0.0.1:\(port)/verify")! }
+
+    @Test func aPassingVerifierLetsTheCaseBeApprovedAutomatically() async throws {
+        let verifier = StubHTTPServer(.init(body: #"{"outcome":"passed","detail":"registry agrees"}"#))
+        let port = try await verifier.start()
+        defer { Task { await verifier.stop() } }
+        try await ReviewHarness.run(settings: ReviewHarness.settings(verifier: Self.verifierURL(port))) { h in
+            let submitted = try await h.submit(submission(autoApproval: true))
+            #expect(try await h.checked(submitted.taskId) == .approvedAutomatically)
+            let check = try await h.task(submitted.taskId).checks.first { $0.ruleId == "external.verification" }
+            #expect(check?.outcome == .passed)
+            #expect(check?.detail == "registry agrees")
+            #expect(verifier.requestCount == 1)
+        }
+    }
+
+    @Test func aVerifierThatFlagsSendsTheCaseToAPerson() async throws {
+        let verifier = StubHTTPServer(.init(body: #"{"outcome":"flagged","detail":"licence revoked"}"#))
+        let port = try await verifier.start()
+        defer { Task { await verifier.stop() } }
+        try await ReviewHarness.run(settings: ReviewHarness.settings(verifier: Self.verifierURL(port))) { h in
+            try await h.addReviewer("r1")
+            let submitted = try await h.submit(submission(autoApproval: true))
+            #expect(try await h.checked(submitted.taskId) == .assigned)
+            #expect(try await h.task(submitted.taskId).checks.first { $0.ruleId == "external.verification" }?.outcome == .flagged)
+        }
+    }
+
+    @Test func aVerifierThatIsDownCouldNotVerifyAndAPersonDecides() async throws {
+        let port = try await unusedPort()
+        try await ReviewHarness.run(settings: ReviewHarness.settings(verifier: Self.verifierURL(port))) { h in
+            try await h.addReviewer("r1")
+            let submitted = try await h.submit(submission(autoApproval: true))
+            #expect(try await h.checked(submitted.taskId) == .assigned)
+            let check = try await h.task(submitted.taskId).checks.first { $0.ruleId == "external.verification" }
+            #expect(check?.outcome == .couldNotVerify)
+        }
+    }
+
+    @Test func aSlowVerifierTimesOutAndAPersonDecides() async throws {
+        let verifier = StubHTTPServer(.init(delay: .seconds(3), body: #"{"outcome":"passed"}"#))
+        let port = try await verifier.start()
+        defer { Task { await verifier.stop() } }
+        let settings = ReviewHarness.settings(verifier: Self.verifierURL(port), verifierTimeout: .milliseconds(300))
+        try await ReviewHarness.run(settings: settings) { h in
+            try await h.addReviewer("r1")
+            let started = ContinuousClock.now
+            let submitted = try await h.submit(submission(autoApproval: true))
+            #expect(try await h.checked(submitted.taskId) == .assigned)
+            #expect(ContinuousClock.now - started < .seconds(3), "the check gave up at its timeout")
+            let check = try await h.task(submitted.taskId).checks.first { $0.ruleId == "external.verification" }
+            #expect(check?.outcome == .couldNotVerify)
+            #expect(check?.detail.contains("300 ms") == true)
+        }
+    }
+
+    @Test func aWorkerProcessKilledMidCheckLosesItsLeaseAndTheJobRunsAgainToOneDecision() async throws {
+        let verifier = StubHTTPServer(.init(delay: .seconds(30), body: #"{"outcome":"passed"}"#))
+        let port = try await verifier.start()
+        defer { Task { await verifier.stop() } }
+        // The service itself runs no checks: only the worker processes do.
+        try await ReviewHarness.run(settings: ReviewHarness.settings(concurrency: 0)) { h in
+            let environment: [String: String] = [
+                "ONESTOP_DATABASE_URL": h.database.connectionString,
+                "ONESTOP_INTAKE_ADDRESSES": "\(h.peerTargets[.intake]![0])",
+                "ONESTOP_ROUTING_ADDRESSES": "\(h.peerTargets[.routing]![0])",
+                "ONESTOP_REVIEW_WORKER_CONCURRENCY": "2",
+                "ONESTOP_REVIEW_JOB_LEASE_SECONDS": "2",
+                "ONESTOP_REVIEW_VERIFIER_URL": Self.verifierURL(port).absoluteString,
+                "ONESTOP_REVIEW_VERIFIER_TIMEOUT_MS": "60000",
+                "ONESTOP_LOG_FORMAT": "text",
+                "ONESTOP_LOG_LEVEL": "info",
+            ]
+            let first = try ChildProcess(executable: "review", arguments: ["worker"], environment: environment.merging(["ONESTOP_INSTANCE": "worker-a"]) { $1 })
+            try await first.waitForOutput("review check workers started")
+            let params = submission(autoApproval: true)
+            let submitted = try await h.submit(params)
+            let midCheck = try await waitUntil { verifier.requestCount >= 1 }
+            try #require(midCheck, "\(first.outputSoFar)")
+            first.kill(SIGKILL)
+            await first.waitForExit()
+            #expect(try await h.state(of: submitted.taskId) == .checking)
+
+            verifier.setBehaviour(.init(delay: .milliseconds(20), body: #"{"outcome":"passed"}"#))
+            let second = try ChildProcess(executable: "review", arguments: ["worker"], environment: environment.merging(["ONESTOP_INSTANCE": "worker-b"]) { $1 })
+            try await second.waitForOutput("review check workers started")
+            #expect(try await h.checked(submitted.taskId, timeout: .seconds(30)) == .approvedAutomatically)
+            second.kill(SIGTERM)
+            await second.waitForExit()
+
+            let taskID = UUID(uuidString: submitted.taskId)!
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_decisions WHERE task_id = \(taskID)") == 1)
+            #expect(try await h.count("SELECT attempts::int8 AS n FROM messaging_jobs WHERE queue = 'review.check'") == 2)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM messaging_jobs WHERE status = 'done'") == 1)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM messaging_outbox WHERE method = 'routing.dispatch'") == 1)
+            let dispatched = try await waitUntil { h.peers.dispatches(of: params.caseId).count == 1 }
+            #expect(dispatched)
+            #expect(verifier.requestCount == 2)
+        }
+    }
+}
