@@ -1,0 +1,76 @@
+import Contracts
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// Routing's own settings (read from the environment beside `ServiceConfiguration`) and its
+/// clock, which tests replace to move time forward.
+public struct RoutingSettings: Sendable {
+    /// The working calendar due dates are counted on.
+    public var calendar: WorkCalendar
+    /// Urgent cases get this percentage of the catalog's time limit (rounded up, at least 1 day).
+    public var urgentLimitPercent: Int
+    /// The most working days all extensions of one case may add together.
+    public var maxExtensionWorkingDays: Int
+    /// How many working days before the due date the handler is warned.
+    public var warnWorkingDaysBefore: Int
+    /// How often the SLA monitor scans.
+    public var slaInterval: Duration
+    /// Cases handled per SLA transaction.
+    public var slaBatchSize: Int
+    /// The language of staff notifications.
+    public var staffLocale: CustomerLocale
+    /// The current instant; tests move it.
+    public var now: @Sendable () -> Date
+
+    public init(
+        calendar: WorkCalendar,
+        urgentLimitPercent: Int = 50,
+        maxExtensionWorkingDays: Int = 10,
+        warnWorkingDaysBefore: Int = 1,
+        slaInterval: Duration = .seconds(60),
+        slaBatchSize: Int = 500,
+        staffLocale: CustomerLocale = .zhCN,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.calendar = calendar
+        self.urgentLimitPercent = urgentLimitPercent
+        self.maxExtensionWorkingDays = maxExtensionWorkingDays
+        self.warnWorkingDaysBefore = warnWorkingDaysBefore
+        self.slaInterval = slaInterval
+        self.slaBatchSize = slaBatchSize
+        self.staffLocale = staffLocale
+        self.now = now
+    }
+
+    /// Reads `ONESTOP_ROUTING_*` and `ONESTOP_CALENDAR_FILE`; throws naming every bad value.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RoutingSettings {
+        var env = EnvironmentReader(environment)
+        let calendar = try WorkCalendar.fromEnvironment(environment)
+        let settings = RoutingSettings(
+            calendar: calendar,
+            urgentLimitPercent: env.integer("ONESTOP_ROUTING_URGENT_LIMIT_PERCENT", default: 50, range: 1...100),
+            maxExtensionWorkingDays: env.integer("ONESTOP_ROUTING_MAX_EXTENSION_DAYS", default: 10, range: 0...365),
+            warnWorkingDaysBefore: env.integer("ONESTOP_ROUTING_SLA_WARN_DAYS", default: 1, range: 0...60),
+            slaInterval: .milliseconds(env.integer("ONESTOP_ROUTING_SLA_INTERVAL_MS", default: 60_000, range: 10...86_400_000)),
+            slaBatchSize: env.integer("ONESTOP_ROUTING_SLA_BATCH_SIZE", default: 500, range: 1...100_000),
+            staffLocale: env.choice("ONESTOP_ROUTING_STAFF_LOCALE", default: StaffLocale.zhCN) == .en ? .en : .zhCN
+        )
+        if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
+        return settings
+    }
+
+    enum StaffLocale: String, CaseIterable { case zhCN = "zh-cn", en }
+
+    /// Today on the working calendar.
+    var today: LocalDate { calendar.today(at: now()) }
+
+    /// The time limit a case gets: the catalog's, shortened for urgent cases.
+    func effectiveLimit(catalogDays: Int, urgent: Bool) -> Int {
+        guard urgent, catalogDays > 0 else { return catalogDays }
+        return max(1, (catalogDays * urgentLimitPercent + 99) / 100)
+    }
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Contracts
+import LineProtocol
+import Logging
+import Postgres
+import RoutingService
+import ServiceKit
+import TestSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// Routing figures against a real database, the service in-process over the line protocol:
+/// dispatch throughput (pipelined), dispatch latency at a fixed rate (p50/p99), and one SLA
+/// scan over a large table of open assignments with its query plan. Prints a markdown table.
+///
+///     swift run -c release --scratch-path .build-routing onestop-bench-routing
+@main
+struct RoutingBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "onestop-bench-routing", abstract: "Routing dispatch and SLA scan figures.")
+
+    @Option(help: "Dispatches in the throughput run.")
+    var dispatches = 5_000
+    @Option(help: "Dispatches in flight in the throughput run.")
+    var inFlight = 32
+    @Option(help: "Dispatches per second in the paced latency run.")
+    var rate = 200
+    @Option(help: "Seconds of the paced latency run.")
+    var seconds = 10
+    @Option(help: "Open assignments in the table the SLA scan runs over.")
+    var openAssignments = 1_000_000
+    @Option(help: "Of those, overdue ones the scan escalates.")
+    var overdue = 100
+
+    struct Row {
+        var scenario: String
+        var count: Int
+        var seconds: Double
+        var p50: Double?
+        var p99: Double?
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        let clock = Date()
+        let settings = RoutingSettings(calendar: try WorkCalendar.bundled, slaInterval: .seconds(86_400), now: { clock })
+        let database = try await PostgresCluster.shared().createDatabase(prefix: "bench_routing")
+        let closed = [RPCTarget(host: "127.0.0.1", port: 1)]
+        var configuration = ServiceConfiguration.forTesting(service: .routing, databaseURL: database.connectionString, peers: [.intake: closed, .notification: closed])
+        configuration.databasePoolSize = 16
+        let app = ServiceApp(definition: RoutingService.definition(settings: settings), configuration: configuration, logger: logger)
+        let (addresses, ready) = AsyncStream<ServiceAddresses>.makeStream()
+        var rows: [Row] = []
+        var plan = ""
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run { ready.yield($0) } }
+            var iterator = addresses.makeAsyncIterator()
+            guard let address = await iterator.next() else { return }
+            var clientConfiguration = configuration.clientConfiguration(for: .routing)
+            clientConfiguration.targets = [address.rpcTarget]
+            let client = RPCClient(configuration: clientConfiguration, logger: logger)
+            let officer = RPCMeta(actor: RPCActor(id: "bench", roles: [RoutingRole.officer]))
+            for department in ["civil", "permits"] {
+                _ = try await client.call(RoutingUpsertDepartment.self, .init(code: department, nameZh: department, nameEn: department, head: .init(id: "head-\(department)", name: "Head", email: "head@example.org")), meta: officer)
+                for n in 0..<20 {
+                    _ = try await client.call(RoutingUpsertHandler.self, .init(id: "\(department)-\(n)", name: "H\(n)", department: department, skills: ["marriage", "housing"], capacity: 50 + n, email: "h\(n)@example.org"), meta: officer)
+                }
+            }
+            _ = try await client.call(RoutingSetRule.self, .init(serviceType: "marriage", department: "permits"), meta: officer)
+
+            // Warm-up.
+            for n in 0..<200 { _ = try await dispatch(client, "warm-\(n)") }
+
+            // Throughput: `inFlight` callers, each dispatching in turn.
+            let perCaller = dispatches / inFlight
+            let started = ContinuousClock.now
+            let latencies = try await withThrowingTaskGroup(of: [Double].self) { callers in
+                for caller in 0..<inFlight {
+                    callers.addTask {
+                        var own: [Double] = []
+                        for n in 0..<perCaller {
+                            let t0 = ContinuousClock.now
+                            _ = try await dispatch(client, "tp-\(caller)-\(n)")
+                            own.append((ContinuousClock.now - t0).milliseconds)
+                        }
+                        return own
+                    }
+                }
+                return try await callers.reduce(into: []) { $0 += $1 }
+            }
+            let elapsed = (ContinuousClock.now - started).milliseconds / 1000
+            rows.append(Row(scenario: "dispatch, \(inFlight) in flight", count: latencies.count, seconds: elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99)))
+
+            // Paced: `rate` per second, each in its own task, for `seconds`.
+            let total = rate * seconds
+            let interval = Duration.nanoseconds(1_000_000_000 / rate)
+            let pacedStart = ContinuousClock.now
+            let paced = try await withThrowingTaskGroup(of: Double.self) { calls in
+                for n in 0..<total {
+                    try await Task.sleep(until: pacedStart + interval * n, clock: .continuous)
+                    calls.addTask {
+                        let t0 = ContinuousClock.now
+                        _ = try await dispatch(client, "paced-\(n)")
+                        return (ContinuousClock.now - t0).milliseconds
+                    }
+                }
+                return try await calls.reduce(into: []) { $0.append($1) }
+            }
+            let pacedElapsed = (ContinuousClock.now - pacedStart).milliseconds / 1000
+            rows.append(Row(scenario: "dispatch paced at \(rate)/s", count: paced.count, seconds: pacedElapsed, p50: percentile(paced, 0.5), p99: percentile(paced, 0.99)))
+            await client.shutdown()
+
+            // SLA scan over many open assignments: filled by SQL, then one scan timed.
+            let pool = PostgresPool(configuration: database, maxConnections: 2, logger: logger)
+            let today = settings.calendar.today(at: clock)
+            try await pool.execute("""
+                INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
+                    confidentiality, department, handler_id, state, accepted_on, time_limit_days, max_extension_days, due_date)
+                SELECT gen_random_uuid(), 'bulk-' || n, 'SQ' || n, 'marriage', 'Marriage', 'regular', 'normal', 'civil',
+                    'civil-' || (n % 20), CASE WHEN n % 2 = 0 THEN 'assigned' ELSE 'in_progress' END,
+                    \(today.description)::date, 20, 10,
+                    CASE WHEN n <= \(overdue) THEN \(today.description)::date - 3 ELSE \(today.description)::date + 10 + (n % 200) END
+                FROM generate_series(1, \(openAssignments)) AS n
+                """)
+            try await pool.execute("ANALYZE routing_assignments")
+            let explain = try await pool.query("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + SLAMonitor.overdueQuery(today: today, limit: 500))
+            plan = try explain.map { try $0.decode(String.self, at: 0) }.joined(separator: "\n")
+            let monitor = SLAMonitor(database: pool, settings: settings, logger: logger)
+            let scanStart = ContinuousClock.now
+            let report = try await monitor.scan(now: clock)
+            let scanElapsed = (ContinuousClock.now - scanStart).milliseconds / 1000
+            rows.append(Row(scenario: "SLA scan over \(openAssignments) open (escalated \(report.escalated), warned \(report.warned))", count: 1, seconds: scanElapsed))
+            let idle = ContinuousClock.now
+            let second = try await monitor.scan(now: clock)
+            rows.append(Row(scenario: "SLA scan again, nothing new (escalated \(second.escalated))", count: 1, seconds: (ContinuousClock.now - idle).milliseconds / 1000))
+            await pool.close()
+
+            await app.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+
+        var out = "| scenario | operations | seconds | per second | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: | ---: | ---: |\n"
+        for row in rows {
+            let p50 = row.p50.map { String(format: "%.2f", $0) } ?? ""
+            let p99 = row.p99.map { String(format: "%.2f", $0) } ?? ""
+            out += "| \(row.scenario) | \(row.count) | \(String(format: "%.3f", row.seconds)) | \(Int((Double(row.count) / row.seconds).rounded())) | \(p50) | \(p99) |\n"
+        }
+        out += "\nOverdue scan plan:\n\n```\n\(plan)\n```\n"
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    func dispatch(_ client: RPCClient, _ caseId: String) async throws -> RoutingDispatch.Result {
+        try await client.call(RoutingDispatch.self, .init(
+            caseId: caseId, trackingNumber: "SQ-\(caseId)", serviceType: caseId.hasSuffix("7") ? "housing" : "marriage",
+            serviceName: "Marriage registration", priority: caseId.hasSuffix("3") ? .urgent : .regular, confidentiality: .normal,
+            department: "civil", timeLimitWorkingDays: 10, customerName: "Customer", acceptedAt: Date(),
+            approvedBy: StaffRef(id: "system", role: "reviewer")
+        ), meta: RPCMeta(messageId: "bench-\(caseId)"))
+    }
+
+    func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
+    }
+}
+
+extension Duration {
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
+    }
+}
