@@ -65,6 +65,29 @@ struct ReviewFlowTests {
         }
     }
 
+    @Test func maskedNumbersAreFetchedFromIntakeAtCheckTimeAndNeverStored() async throws {
+        try await ReviewHarness.run { h in
+            try await h.addReviewer("r1")
+            var good = submission(autoApproval: true, idNumber: "110***********002X")
+            h.peers.log.identities.withLock { $0[good.caseId] = .init(name: "Zhang San", idType: "resident_id", idNumber: validID, customerKey: good.applicant.customerKey) }
+            good.round = 1
+            let approved = try await h.submit(good)
+            #expect(try await h.checked(approved.taskId) == .approvedAutomatically)
+            #expect(try await h.task(approved.taskId).checks.first { $0.ruleId == "identity.document" }?.outcome == .passed)
+            let again = try await h.submit(good)
+            #expect(again.taskId == approved.taskId)
+            #expect(!again.created)
+
+            // Intake cannot say (unknown case): identity could not be verified, a person decides.
+            let unknown = submission(autoApproval: true, idNumber: "110***********002X")
+            let waiting = try await h.submit(unknown)
+            #expect(try await h.checked(waiting.taskId) == .assigned)
+            #expect(try await h.task(waiting.taskId).checks.first { $0.ruleId == "identity.document" }?.outcome == .couldNotVerify)
+            let clear = try await h.count("SELECT count(*)::int8 AS n FROM review_tasks WHERE submission::text LIKE \("%" + validID + "%")")
+            #expect(clear == 0)
+        }
+    }
+
     @Test func anotherOpenCaseOfTheSameCustomerAndTypeIsFlaggedAsDuplicate() async throws {
         try await ReviewHarness.run { h in
             try await h.addReviewer("r1")

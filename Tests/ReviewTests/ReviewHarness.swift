@@ -42,6 +42,8 @@ final class PeerStubs: Sendable {
         let openCases = Mutex<[String: [IntakeOpenCasesOfCustomer.OpenCase]]>([:])
         let progress = Mutex<[String: Progress]>([:])
         let dispatches = Mutex<[String: RoutingDispatch.Params]>([:])
+        /// Full identity numbers by case id, for `intake.applicantIdentity`.
+        let identities = Mutex<[String: ReviewSubmit.Applicant]>([:])
     }
 
     let log = Log()
@@ -55,6 +57,12 @@ final class PeerStubs: Sendable {
         intakeMethods.register(IntakeOpenCasesOfCustomer.self) { params, _ in
             let cases = log.openCases.withLock { $0[params.customerKey] ?? [] }.filter { $0.caseId != params.excludingCaseId }
             return IntakeOpenCasesOfCustomer.Result(cases: cases)
+        }
+        intakeMethods.register(IntakeApplicantIdentity.self) { params, _ in
+            guard let applicant = log.identities.withLock({ $0[params.caseId] }) else {
+                throw RPCError.notFound("case \(params.caseId) is unknown")
+            }
+            return IntakeApplicantIdentity.Result(applicant: applicant, principal: nil)
         }
         intakeMethods.register(IntakeRecordProgress.self) { params, context in
             let key = context.meta.messageId ?? UUID().uuidString

@@ -40,6 +40,7 @@ struct CheckRunner: Sendable {
     func checks(for task: StoredTask) async throws -> [ReviewCheckResult] {
         let submission = task.submission
         var results = task.identityChecks
+        if results.isEmpty { results = await identityFromIntake(submission) }
         results.append(ReviewChecks.requiredFields(submission))
         results.append(ReviewChecks.materials(submission))
         results += rules.evaluateStatic(submission)
@@ -60,6 +61,29 @@ struct CheckRunner: Sendable {
         results.append(await duplicate)
         if let external = await external { results.append(external) }
         return results
+    }
+
+    /// Fetches the full identity numbers from intake (they never sit in an outbox or in review's
+    /// tables) and checks them; intake not answering leaves identity `could_not_verify`.
+    func identityFromIntake(_ submission: ReviewSubmit.Params) async -> [ReviewCheckResult] {
+        do {
+            let identity = try await intake.call(
+                IntakeApplicantIdentity.self, IntakeApplicantIdentity.Params(caseId: submission.caseId), timeout: intakeTimeout
+            )
+            var full = submission
+            full.applicant = identity.applicant
+            full.principal = identity.principal ?? submission.principal
+            return ReviewChecks.identity(full).results
+        } catch {
+            var results = [ReviewCheckResult(
+                ruleId: ReviewChecks.identityRule, outcome: .couldNotVerify,
+                detail: "intake could not give the applicant's identity numbers (\(String(describing: error).prefix(200))); a person decides"
+            )]
+            if submission.principal != nil {
+                results.append(ReviewCheckResult(ruleId: ReviewChecks.principalIdentityRule, outcome: .couldNotVerify, detail: "identity numbers unavailable"))
+            }
+            return results
+        }
     }
 
     /// Asks intake for another open case of the same customer and service type.

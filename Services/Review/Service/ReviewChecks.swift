@@ -11,6 +11,9 @@ enum ReviewChecks {
     static let duplicateRule = "duplicate.open_case"
     static let externalRule = "external.verification"
 
+    /// Whether a number arrived masked (intake sends `110***********002X`).
+    static func isMasked(_ number: String) -> Bool { number.contains("*") }
+
     /// Checksums of the applicant's (and principal's) ID documents; run at submission, while the
     /// clear numbers are at hand, because review stores only masked numbers.
     static func identity(_ submission: ReviewSubmit.Params) -> (results: [ReviewCheckResult], applicantMasked: String) {

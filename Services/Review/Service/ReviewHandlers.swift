@@ -75,6 +75,7 @@ enum ReviewHandlers {
         text(params.applicant.customerKey, "applicant.customerKey", max: 200)
         text(params.applicant.idNumber, "applicant.idNumber", max: 64, required: false)
         text(params.description, "description", max: 20_000, required: false)
+        if let round = params.round, round < 1 { problems.append("params.round: 1 or more") }
         if params.materials.count > 500 { problems.append("params.materials: at most 500 items") }
         if params.requiredMaterials.count > 500 { problems.append("params.requiredMaterials: at most 500 items") }
         if !problems.isEmpty {

@@ -55,24 +55,38 @@ struct ReviewStore: Sendable {
     /// the case (a redelivery, or a second message about it) is returned with `created: false`;
     /// a case returned for supplement starts a new round.
     func submit(_ params: ReviewSubmit.Params, actor: ReviewActor, on connection: PostgresConnection) async throws -> ReviewSubmit.Result {
-        let latest = try await connection.query("""
-            SELECT t.id, t.round, t.state, d.decision
-            FROM review_tasks t LEFT JOIN review_decisions d ON d.task_id = t.id
-            WHERE t.case_id = \(params.caseId)
-            ORDER BY t.round DESC LIMIT 1
-            """)
         var round = 1
-        if let row = latest.first {
-            let decision = try row.decode(String?.self, column: "decision")
-            guard decision == ReviewDecisionKind.return.rawValue else {
+        if let given = params.round {
+            // Intake numbers the rounds: idempotent on (caseId, round).
+            let existing = try await connection.query("SELECT id FROM review_tasks WHERE case_id = \(params.caseId) AND round = \(given)")
+            if let row = existing.first {
                 return ReviewSubmit.Result(taskId: try row.decode(UUID.self, column: "id").lowercasedString, created: false)
             }
-            round = try row.decode(Int.self, column: "round") + 1
+            round = given
+        } else {
+            let latest = try await connection.query("""
+                SELECT t.id, t.round, t.state, d.decision
+                FROM review_tasks t LEFT JOIN review_decisions d ON d.task_id = t.id
+                WHERE t.case_id = \(params.caseId)
+                ORDER BY t.round DESC LIMIT 1
+                """)
+            if let row = latest.first {
+                let decision = try row.decode(String?.self, column: "decision")
+                guard decision == ReviewDecisionKind.return.rawValue else {
+                    return ReviewSubmit.Result(taskId: try row.decode(UUID.self, column: "id").lowercasedString, created: false)
+                }
+                round = try row.decode(Int.self, column: "round") + 1
+            }
         }
-        let identity = ReviewChecks.identity(params)
+        // Intake sends masked numbers (with `*`); the worker then fetches the full ones at check
+        // time. Numbers sent in clear are checked now and only their masked form is kept.
+        let deferred = ReviewChecks.isMasked(params.applicant.idNumber) || params.principal.map { ReviewChecks.isMasked($0.idNumber) } == true
+        let identity = deferred
+            ? (results: [ReviewCheckResult](), applicantMasked: params.applicant.idNumber)
+            : ReviewChecks.identity(params)
         var stored = params
         stored.applicant.idNumber = identity.applicantMasked
-        if var principal = stored.principal {
+        if var principal = stored.principal, !ReviewChecks.isMasked(principal.idNumber) {
             principal.idNumber = Masking.maskAny(principal.idNumber)
             stored.principal = principal
         }
