@@ -57,8 +57,14 @@ struct ComplaintsHandlers: Sendable {
     func file(_ params: ComplaintsFile.Params, context: RPCContext) async throws -> ComplaintView {
         let filing = try validate(params)
         let actor = self.actor(context, default: "complainant")
+        // The day's counter row is taken in its own short statement, not held for the whole
+        // filing transaction, so concurrent filings do not queue on it. A filing that fails or
+        // repeats leaves a gap in the numbers; numbers are unique, not gapless.
+        let number = try await database.withConnection { connection in
+            try await store.nextNumber(on: configuration.calendar.today(), connection: connection)
+        }
         let record = try await inbox.receive(context) { connection in
-            try await file(filing, actor: actor, connection: connection)
+            try await file(filing, number: number, actor: actor, connection: connection)
         }
         logger.info("complaint filed", metadata: ["complaint.id": "\(record.id)", "complaint.severity": "\(record.severity.rawValue)"])
         return record
@@ -112,7 +118,8 @@ struct ComplaintsHandlers: Sendable {
 
     /// Files a complaint inside the caller's transaction: number, rules, acknowledgement, and the
     /// escalation (major) or department assignment (general).
-    func file(_ filing: Filing, actor: ComplaintStore.Actor, connection: PostgresConnection) async throws -> ComplaintView {
+    /// `number` is a complaint number taken beforehand; nil takes one inside this transaction.
+    func file(_ filing: Filing, number: String? = nil, actor: ComplaintStore.Actor, connection: PostgresConnection) async throws -> ComplaintView {
         if let key = filing.idempotencyKey, let existing = try await store.find(idempotencyKey: key, connection: connection) {
             return existing.view
         }
@@ -127,7 +134,9 @@ struct ComplaintsHandlers: Sendable {
         if filing.sourceRatingId != nil && decision.category == rules.defaultCategory {
             decision.category = rules.lowRatingCategory
         }
-        let number = try await store.nextNumber(on: configuration.calendar.today(at: now), connection: connection)
+        let number = if let number { number } else {
+            try await store.nextNumber(on: configuration.calendar.today(at: now), connection: connection)
+        }
         var record = ComplaintRecord(
             id: UUID.v7(at: now), number: number, channel: filing.channel, complainantName: filing.name, phone: filing.phone,
             email: filing.email, locale: filing.locale, caseTrackingNumber: filing.caseTrackingNumber,
