@@ -95,6 +95,13 @@ final class RPCClientSlot: Sendable {
             }
             .connect(host: target.host, port: target.port)
             .flatMapThrowing { channel -> Ready in
+                // Linux may connect a socket to itself when the target port is free and in the
+                // ephemeral range (TCP simultaneous open): that is no server, and it would hold
+                // the port the server needs to come back on.
+                if let local = channel.localAddress, let remote = channel.remoteAddress, local == remote {
+                    channel.close(promise: nil)
+                    throw RPCError.unavailable("\(self.target.host):\(self.target.port) is not listening (the connection reached itself)")
+                }
                 let handler = try channel.pipeline.syncOperations.handler(type: RPCClientConnectionHandler.self)
                 return Ready(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), inFlight: RPCInFlightCounter())
             }

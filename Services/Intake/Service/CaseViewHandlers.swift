@@ -1,0 +1,137 @@
+import Contracts
+import JSONCoding
+import LineProtocol
+import Postgres
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// Reading cases: staff by id and by search, customers by tracking number and access code,
+/// other services asking for a customer's open cases.
+struct CaseViewHandlers: Sendable {
+    let database: PostgresPool
+    let catalog: ServiceCatalog
+    let registration: RegistrationHandlers
+
+    static let staffRoles: [StaffRole] = [.intakeOfficer, .reviewer, .routingOfficer, .handler, .complaintOfficer, .supervisor, .administrator]
+
+    func getCase(_ params: IntakeGetCase.Params, _ context: RPCContext) async throws -> CaseView {
+        guard let actor = context.meta.actor, actor.roles.contains(where: { role in Self.staffRoles.contains { $0.rawValue == role } }) else {
+            throw RPCError.forbidden("reading a case by id is for staff; customers use intake.trackCase with their tracking number and access code")
+        }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        return try await database.withTransaction { connection in
+            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
+            if record.archivedAt != nil {
+                // An archived case is read only under an approved, unexpired grant, and each read is logged.
+                let grant = try await connection.query("""
+                    SELECT id FROM archive_grants WHERE case_id = \(id) AND requested_by = \(actor.id) AND status = 'approved'
+                        AND valid_until > now() ORDER BY valid_until DESC LIMIT 1
+                    """).first
+                guard let grantID = try grant?.decode(UUID.self, column: "id") else {
+                    throw RPCError.forbidden("case \(record.trackingNumber) is archived: ask for access with intake.requestArchiveAccess and a supervisor's approval")
+                }
+                try await connection.execute("INSERT INTO archive_reads (grant_id, case_id, reader) VALUES (\(grantID), \(id), \(actor.id))")
+            }
+            if record.confidentiality != .normal || record.archivedAt != nil {
+                try await AuditTrail.record("case.read", by: AuditActor(actor), caseID: id,
+                                            after: ["confidentiality": .string(record.confidentiality.rawValue)], context: context, on: connection)
+            }
+            let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
+            return CaseView(
+                caseId: record.caseID, trackingNumber: record.trackingNumber, status: record.status,
+                serviceType: record.serviceType, serviceName: serviceName, channel: record.channel,
+                applicantType: record.applicantType, customerName: record.customerName, idType: record.idType,
+                idNumberMasked: record.idNumberMasked, phoneMasked: record.phoneMasked, emailMasked: record.emailMasked,
+                priority: record.priority, confidentiality: record.confidentiality, description: record.description,
+                materials: record.materials, notice: record.notice, owner: record.ownerID, department: record.department,
+                handler: record.handlerID, dueDate: record.dueDate, registeredAt: record.registeredAt,
+                archived: record.archivedAt != nil,
+                timeline: try await CaseStore.timeline(of: id, publicOnly: false, on: connection)
+            )
+        }
+    }
+
+    func trackCase(_ params: CustomerCredentials, _ context: RPCContext) async throws -> CustomerCaseView {
+        try await database.withConnection { connection in
+            let record = try await registration.customerCase(params, forUpdate: false, on: connection)
+            let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
+            return CustomerCaseView(
+                trackingNumber: record.trackingNumber, status: record.status, serviceName: serviceName,
+                registeredAt: record.registeredAt, dueDate: record.dueDate,
+                notice: record.status == .awaitingMaterials || record.status == .returned ? record.notice : nil,
+                timeline: try await CaseStore.timeline(of: record.id, publicOnly: true, on: connection)
+            )
+        }
+    }
+
+    func findCases(_ params: IntakeFindCases.Params, _ context: RPCContext) async throws -> IntakeFindCases.Result {
+        guard let actor = context.meta.actor, actor.roles.contains(where: { role in Self.staffRoles.contains { $0.rawValue == role } }) else {
+            throw RPCError.forbidden("searching cases is for staff")
+        }
+        let limit = params.limit ?? 50
+        guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 500") }
+        var sql: SQL = """
+            SELECT id, tracking_number, status, service_type, channel, customer_name, priority, owner_id, department, registered_at
+            FROM cases WHERE archived_at IS NULL
+            """
+        if let status = params.status { sql += " AND status = \(status.rawValue)" }
+        if let owner = params.owner { sql += " AND owner_id = \(owner)" }
+        if let serviceType = params.serviceType { sql += " AND service_type = \(serviceType)" }
+        if let channel = params.channel { sql += " AND channel = \(channel.rawValue)" }
+        if let department = params.department { sql += " AND department = \(department)" }
+        if let from = params.registeredFrom { sql += " AND registered_at >= \(from)" }
+        if let before = params.registeredBefore { sql += " AND registered_at < \(before)" }
+        if let cursor = params.cursor {
+            let parts = cursor.split(separator: "_")
+            guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
+                throw RPCError.invalidParams("cursor: pass back the nextCursor of the previous page unchanged")
+            }
+            let at = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
+            sql += " AND (registered_at, id) < (\(at), \(id))"
+        }
+        sql += " ORDER BY registered_at DESC, id DESC LIMIT \(limit + 1)"
+        let rows = try await database.query(sql)
+        var cases: [IntakeFindCases.Summary] = []
+        for row in rows.prefix(limit) {
+            cases.append(IntakeFindCases.Summary(
+                caseId: try row.decode(UUID.self, column: "id").lowercasedString,
+                trackingNumber: try row.decode(String.self, column: "tracking_number"),
+                status: CaseStatus(rawValue: try row.decode(String.self, column: "status")) ?? .accepted,
+                serviceType: try row.decode(String.self, column: "service_type"),
+                channel: IntakeChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .counter,
+                customerName: try row.decode(String.self, column: "customer_name"),
+                priority: CasePriority(rawValue: try row.decode(String.self, column: "priority")) ?? .regular,
+                owner: try row.decode(String.self, column: "owner_id"),
+                department: try row.decode(String.self, column: "department"),
+                registeredAt: try row.decode(Date.self, column: "registered_at")
+            ))
+        }
+        var next: String?
+        if rows.count > limit, let last = cases.last {
+            // Microseconds, as Postgres stores them, so the cursor compares exactly.
+            let micros = Int64((last.registeredAt.timeIntervalSince1970 * 1_000_000).rounded())
+            next = "\(micros)_\(last.caseId)"
+        }
+        return IntakeFindCases.Result(cases: cases, nextCursor: next)
+    }
+
+    func openCasesOfCustomer(_ params: IntakeOpenCasesOfCustomer.Params, _ context: RPCContext) async throws -> IntakeOpenCasesOfCustomer.Result {
+        let excluding = params.excludingCaseId.flatMap(UUID.init(uuidString:))
+        let rows = try await database.query("""
+            SELECT id, tracking_number, status FROM cases
+            WHERE id_number_hash = \(params.customerKey) AND service_type = \(params.serviceType)
+              AND status NOT IN ('not_accepted', 'lapsed', 'withdrawn', 'rejected', 'completed', 'closed')
+              AND (\(excluding)::uuid IS NULL OR id <> \(excluding))
+            ORDER BY registered_at LIMIT 20
+            """)
+        return IntakeOpenCasesOfCustomer.Result(cases: try rows.map {
+            .init(caseId: try $0.decode(UUID.self, column: "id").lowercasedString,
+                  trackingNumber: try $0.decode(String.self, column: "tracking_number"),
+                  status: CaseStatus(rawValue: try $0.decode(String.self, column: "status")) ?? .accepted)
+        })
+    }
+}
