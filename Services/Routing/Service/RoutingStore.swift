@@ -189,16 +189,24 @@ enum RoutingStore {
 
     /// Locks and returns the qualified active handler of `department` with the fewest open cases
     /// relative to capacity; among equals the one who waited longest since their last case.
+    ///
+    /// A handler another transaction is handing a case to right now is skipped (the next best is
+    /// taken) so concurrent dispatches do not queue on one row; only when every qualified
+    /// handler is busy does it wait.
     static func pickHandler(
         department: String, serviceType: String, excluding: String? = nil, on c: PostgresConnection
     ) async throws -> HandlerRecord? {
-        try await c.query("""
-            SELECT id, name, department, email, phone, active, skills FROM routing_handlers
-            WHERE department = \(department) AND active AND skills @> \([serviceType])
-              AND id IS DISTINCT FROM \(excluding)
-            ORDER BY open_cases::float8 / capacity, last_turn, id
-            LIMIT 1 FOR UPDATE
-            """).first.map(decodeHandler)
+        for lock in ["FOR UPDATE SKIP LOCKED", "FOR UPDATE"] {
+            let rows = try await c.query("""
+                SELECT id, name, department, email, phone, active, skills FROM routing_handlers
+                WHERE department = \(department) AND active AND skills @> \([serviceType])
+                  AND id IS DISTINCT FROM \(excluding)
+                ORDER BY open_cases::float8 / capacity, last_turn, id
+                LIMIT 1 \(unsafeRaw: lock)
+                """)
+            if let row = rows.first { return try decodeHandler(row) }
+        }
+        return nil
     }
 
     /// One more open case for `handler` (and its turn in the round robin is used).
@@ -313,7 +321,7 @@ enum RoutingStore {
     static func slips(assignment: UUID, on c: PostgresConnection) async throws -> [RoutingSlip] {
         try await c.query("""
             SELECT id, kind, at, from_department, from_handler, to_department, to_handler, reason, by_staff
-            FROM routing_slips WHERE assignment_id = \(assignment) ORDER BY at, id
+            FROM routing_slips WHERE assignment_id = \(assignment) ORDER BY seq
             """).map { row in
             RoutingSlip(
                 slipId: try row.decode(UUID.self, column: "id").uuidString.lowercased(),
@@ -346,7 +354,7 @@ enum RoutingStore {
     static func pauses(assignment: UUID, on c: PostgresConnection) async throws -> [RoutingPause] {
         try await c.query("""
             SELECT reason_type, question, started_on::text AS started_on, ended_on::text AS ended_on, working_days
-            FROM routing_pauses WHERE assignment_id = \(assignment) ORDER BY started_at, id
+            FROM routing_pauses WHERE assignment_id = \(assignment) ORDER BY seq
             """).map { row in
             RoutingPause(
                 reasonType: RoutingPauseReason(rawValue: try row.decode(String.self, column: "reason_type")) ?? .other,
@@ -380,7 +388,7 @@ enum RoutingStore {
                 decided_by, decided_at, note
             FROM routing_extensions
             WHERE assignment_id = \(assignment) AND (NOT \(pendingOnly) OR status = 'pending')
-            ORDER BY requested_at, id
+            ORDER BY seq
             """).map { row in
             RoutingExtension(
                 extensionId: try row.decode(UUID.self, column: "id").uuidString.lowercased(),

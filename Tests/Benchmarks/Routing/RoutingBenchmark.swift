@@ -121,7 +121,7 @@ struct RoutingBenchmark: AsyncParsableCommand {
                 SELECT gen_random_uuid(), 'bulk-' || n, 'SQ' || n, 'marriage', 'Marriage', 'regular', 'normal', 'civil',
                     'civil-' || (n % 20), CASE WHEN n % 2 = 0 THEN 'assigned' ELSE 'in_progress' END,
                     \(today.description)::date, 20, 10,
-                    CASE WHEN n <= \(overdue) THEN \(today.description)::date - 3 ELSE \(today.description)::date + 10 + (n % 200) END
+                    CASE WHEN n <= \(overdue) THEN \(today.description)::date - 3 ELSE \(today.description)::date + (10 + n % 200)::int END
                 FROM generate_series(1, \(openAssignments)) AS n
                 """)
             try await pool.execute("ANALYZE routing_assignments")

@@ -81,6 +81,8 @@ CREATE INDEX routing_assignments_sla_overdue ON routing_assignments (due_date)
 
 CREATE TABLE routing_slips (
     id               uuid PRIMARY KEY,
+    -- Order of writing (the clock may stand still in tests or jump between replicas).
+    seq              bigserial NOT NULL,
     assignment_id    uuid NOT NULL REFERENCES routing_assignments (id),
     kind             text NOT NULL CHECK (kind IN ('dispatch', 'transfer', 'reassign', 'reopen')),
     at               timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -91,10 +93,11 @@ CREATE TABLE routing_slips (
     reason           text NOT NULL,
     by_staff         text NOT NULL
 );
-CREATE INDEX routing_slips_assignment ON routing_slips (assignment_id, at);
+CREATE INDEX routing_slips_assignment ON routing_slips (assignment_id, seq);
 
 CREATE TABLE routing_pauses (
     id             uuid PRIMARY KEY,
+    seq            bigserial NOT NULL,
     assignment_id  uuid NOT NULL REFERENCES routing_assignments (id),
     reason_type    text NOT NULL,
     question       text NOT NULL,
@@ -104,10 +107,11 @@ CREATE TABLE routing_pauses (
     started_at     timestamptz NOT NULL DEFAULT now(),
     ended_at       timestamptz
 );
-CREATE INDEX routing_pauses_assignment ON routing_pauses (assignment_id, started_at);
+CREATE INDEX routing_pauses_assignment ON routing_pauses (assignment_id, seq);
 
 CREATE TABLE routing_extensions (
     id             uuid PRIMARY KEY,
+    seq            bigserial NOT NULL,
     assignment_id  uuid NOT NULL REFERENCES routing_assignments (id),
     reason         text NOT NULL,
     requested_by   text NOT NULL,
@@ -119,7 +123,7 @@ CREATE TABLE routing_extensions (
     decided_at     timestamptz,
     note           text
 );
-CREATE INDEX routing_extensions_assignment ON routing_extensions (assignment_id, requested_at);
+CREATE INDEX routing_extensions_assignment ON routing_extensions (assignment_id, seq);
 CREATE UNIQUE INDEX routing_extensions_one_pending ON routing_extensions (assignment_id) WHERE status = 'pending';
 
 -- Warnings sent by the SLA monitor, once per case, kind and due date.
