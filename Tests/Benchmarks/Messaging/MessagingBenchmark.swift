@@ -53,6 +53,10 @@ struct MessagingBenchmark: AsyncParsableCommand {
 
     // MARK: Relay lag
 
+    final class CommitTimes: Sendable {
+        let times = Mutex<[Int: UInt64]>([:])
+    }
+
     /// A receiver that notes when each message arrives.
     final class Arrivals: Sendable {
         let times = Mutex<[Int: UInt64]>([:])
@@ -100,7 +104,7 @@ struct MessagingBenchmark: AsyncParsableCommand {
         let arrivals = Arrivals()
         let (server, relay, client) = try await receiverAndRelay(database, pool: pool, arrivals: arrivals)
         let total = rate * seconds
-        let committed = Mutex<[Int: UInt64]>([:])
+        let committed = CommitTimes()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await relay.run() }
             // Open loop: message n is due at start + n/rate, whatever earlier commits cost.
@@ -114,7 +118,7 @@ struct MessagingBenchmark: AsyncParsableCommand {
                                                      aggregateKey: "case-\(sequence % 200)", on: connection)
                         }
                         let now = DispatchTime.now().uptimeNanoseconds
-                        committed.withLock { $0[sequence] = now }
+                        committed.times.withLock { $0[sequence] = now }
                     }
                 }
                 try await senders.waitForAll()
@@ -125,7 +129,7 @@ struct MessagingBenchmark: AsyncParsableCommand {
         await client.shutdown()
         await server.shutdown()
         await pool.close()
-        let sent = committed.withLock { $0 }
+        let sent = committed.times.withLock { $0 }
         let lags = arrivals.times.withLock { times in
             times.compactMap { sequence, arrived in sent[sequence].map { Double(Int64(arrived) - Int64($0)) / 1_000_000 } }.sorted()
         }
