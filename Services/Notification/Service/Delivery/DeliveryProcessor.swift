@@ -1,0 +1,142 @@
+import Contracts
+import JSONCoding
+import LineProtocol
+import Logging
+import Messaging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// Runs one job of the `notification.delivery` queue: one attempt of one delivery. Checks the
+/// suppression list and quiet hours, waits for the provider's rate limit, sends through libcurl,
+/// classifies the answer, and records the attempt, the delivery's state, the job's completion
+/// and the next attempt's job in one transaction.
+///
+/// The only window for a duplicate is a crash (or lost database) after the provider accepted
+/// and before that transaction commits: the job is claimed again when its lease runs out.
+/// Providers that take an idempotency key (the webhook profile) can drop that duplicate.
+struct DeliveryProcessor: Sendable {
+    let store: NotificationStore
+    let transport: ProviderTransport
+    let settings: NotificationSettings
+    let smtpBucket: TokenBucket
+    let smsBucket: TokenBucket
+    let metrics = NotificationMetrics()
+    let logger: Logger
+
+    init(store: NotificationStore, transport: ProviderTransport, settings: NotificationSettings, logger: Logger) {
+        self.store = store
+        self.transport = transport
+        self.settings = settings
+        self.smtpBucket = TokenBucket(rate: settings.smtpRatePerSecond, burst: settings.rateBurst)
+        self.smsBucket = TokenBucket(rate: settings.smsRatePerSecond, burst: settings.rateBurst)
+        self.logger = logger
+    }
+
+    func handle(_ job: Job) async throws {
+        guard let text = job.payload["delivery"]?.stringValue, let id = UUID(uuidString: text) else {
+            logger.error("notification job without a delivery id; dropped", metadata: ["job.id": .stringConvertible(job.id)])
+            return
+        }
+        guard let delivery = try await store.delivery(id) else { return }
+        // Done already (a job scheduled twice, or a repeat after a crash that did record).
+        guard delivery.status == "pending" || delivery.status == "retrying" else { return }
+        let attemptNumber = delivery.attempts + 1
+        let started = Date()
+
+        if let reason = try await store.suppressionReason(channel: delivery.channel, address: delivery.address) {
+            metrics.outcome(delivery.channel, "suppressed")
+            try await store.record(
+                AttemptRecord(outcome: "suppressed", reason: reason, detail: "the address is on the suppression list (\(reason))", startedAt: started),
+                attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "suppressed", suppress: nil
+            )
+            return
+        }
+        if delivery.channel == .sms, delivery.urgency == .normal, let end = settings.quietHours?.end(after: started) {
+            try await store.record(
+                AttemptRecord(outcome: "deferred", reason: "quiet_hours", detail: "non-urgent SMS held until quiet hours end", startedAt: started, nextRunAt: end),
+                attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: delivery.status, suppress: nil
+            )
+            return
+        }
+
+        var verdict: AttemptVerdict
+        var result: CurlResult
+        var partsSent = delivery.partsSent
+        switch delivery.channel {
+        case .email:
+            try await smtpBucket.acquire()
+            (verdict, result) = await transport.sendEmail(delivery)
+            metrics.latency("smtp", result.elapsed)
+        case .sms:
+            let parts = delivery.content["parts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            verdict = .sent(providerID: nil)
+            result = CurlResult(code: 0, errorMessage: "", responseCode: 0, headers: [:], body: [], elapsed: .zero)
+            var providerIDs: [String] = []
+            while partsSent < parts.count {
+                try await smsBucket.acquire()
+                let key = parts.count == 1 ? delivery.id.lowercasedString : "\(delivery.id.lowercasedString)-\(partsSent + 1)"
+                (verdict, result) = await transport.sendSMS(delivery, text: parts[partsSent], idempotencyKey: key)
+                metrics.latency("sms", result.elapsed)
+                guard case .sent(let providerID) = verdict else { break }
+                if let providerID { providerIDs.append(providerID) }
+                partsSent += 1
+            }
+            if case .sent = verdict { verdict = .sent(providerID: providerIDs.isEmpty ? nil : providerIDs.joined(separator: ",")) }
+        }
+
+        let latency = Int(result.elapsed.components.seconds * 1000 + result.elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let status = result.responseCode == 0 ? nil : result.responseCode
+        switch verdict {
+        case .sent(let providerID):
+            metrics.sent(delivery.channel)
+            try await store.record(
+                AttemptRecord(outcome: "sent", startedAt: started, providerID: providerID, partsSent: partsSent) .with(status: status, latency: latency),
+                attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "sent", suppress: nil
+            )
+        case .permanent(let reason, let detail, let suppress):
+            metrics.failure(delivery.channel, reason: reason)
+            metrics.outcome(delivery.channel, "failed")
+            logger.warning("delivery failed permanently", metadata: ["delivery.id": .string(delivery.id.lowercasedString), "reason": .string(reason), "status": .stringConvertible(result.responseCode)])
+            try await store.record(
+                AttemptRecord(outcome: "failed", reason: reason, detail: detail, startedAt: started, partsSent: partsSent).with(status: status, latency: latency),
+                attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "failed", suppress: suppress
+            )
+        case .retry(let reason, let detail, let retryAfter):
+            metrics.failure(delivery.channel, reason: reason)
+            if attemptNumber >= settings.maxAttempts {
+                metrics.outcome(delivery.channel, "dead")
+                logger.warning("delivery dead after its retry budget", metadata: ["delivery.id": .string(delivery.id.lowercasedString), "reason": .string(reason), "attempts": .stringConvertible(attemptNumber)])
+                try await store.record(
+                    AttemptRecord(outcome: "dead", reason: reason, detail: detail, startedAt: started, partsSent: partsSent).with(status: status, latency: latency),
+                    attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "dead", suppress: nil
+                )
+            } else {
+                metrics.retry(delivery.channel)
+                let backoff = RetryBackoff.delay(attempt: attemptNumber, initial: settings.initialBackoff, maximum: settings.maxBackoff)
+                let pause = max(backoff, min(retryAfter ?? .zero, settings.maxRetryAfter))
+                let next = Date().addingTimeInterval(Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                try await store.record(
+                    AttemptRecord(outcome: "retry", reason: reason, detail: detail, startedAt: started, partsSent: partsSent, nextRunAt: next).with(status: status, latency: latency),
+                    attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "retrying", suppress: nil
+                )
+            }
+        }
+    }
+}
+
+extension AttemptRecord {
+    init(outcome: String, reason: String? = nil, detail: String? = nil, startedAt: Date, providerID: String? = nil, partsSent: Int? = nil, nextRunAt: Date? = nil) {
+        self.init(outcome: outcome, reason: reason, detail: detail, providerStatus: nil, latencyMs: nil, startedAt: startedAt,
+                  providerID: providerID, partsSent: partsSent, nextRunAt: nextRunAt)
+    }
+
+    func with(status: Int?, latency: Int) -> AttemptRecord {
+        var copy = self
+        copy.providerStatus = status
+        copy.latencyMs = latency
+        return copy
+    }
+}

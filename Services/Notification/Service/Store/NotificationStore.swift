@@ -1,0 +1,266 @@
+import Contracts
+import JSONCoding
+import LineProtocol
+import Messaging
+import Postgres
+import ServiceKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// A delivery as the worker needs it.
+struct DeliveryRecord: Sendable {
+    var id: UUID
+    var messageID: UUID
+    var key: String
+    var urgency: NotificationUrgency
+    var createdAt: Date
+    var channel: NotificationChannel
+    var address: String
+    var name: String?
+    var content: JSON
+    var status: String
+    var attempts: Int
+    var partsSent: Int
+}
+
+/// What one attempt came to, as the worker records it.
+struct AttemptRecord: Sendable {
+    /// `sent`, `retry`, `failed`, `dead`, `suppressed` or `deferred`.
+    var outcome: String
+    var reason: String?
+    var detail: String?
+    var providerStatus: Int?
+    var latencyMs: Int?
+    var startedAt: Date
+    var providerID: String?
+    var partsSent: Int?
+    /// When the next job runs (`retry`, `deferred`).
+    var nextRunAt: Date?
+}
+
+/// Every SQL statement of the notification service.
+struct NotificationStore: Sendable {
+    static let queueName = "notification.delivery"
+    /// A job is one attempt; it runs again only when its worker died (lease lost).
+    static let jobLeaseAttempts = 5
+
+    let database: PostgresPool
+    var queue: WorkQueue { WorkQueue(name: Self.queueName, database: database) }
+
+    static func jobPayload(_ delivery: UUID, attempt: Int) -> JSON {
+        ["delivery": .string(delivery.lowercasedString), "attempt": .integer(Int64(attempt))]
+    }
+
+    // MARK: notification.send
+
+    func accept(_ params: NotificationSend.Params, planned: [PlannedDelivery], actor: String?, quietHours: QuietHours?) async throws -> NotificationSend.Result {
+        let variables = try PostgresJSONB(encoding: params.variables)
+        let urgency = params.urgency ?? .normal
+        let now = Date()
+        return try await database.withTransaction { connection in
+            let messageID = UUID.v7()
+            let inserted = try await connection.query("""
+                INSERT INTO notification_messages (id, key, template, locale, urgency, subject_id, variables, caller)
+                VALUES (\(messageID), \(params.key), \(params.template.rawValue), \(params.locale.rawValue), \(urgency.rawValue), \(params.subjectId), \(variables), \(actor))
+                ON CONFLICT (key) DO NOTHING
+                RETURNING id
+                """)
+            guard !inserted.isEmpty else {
+                let existing = try await connection.query("""
+                    SELECT m.id, (SELECT count(*)::int8 FROM notification_deliveries d WHERE d.message_id = m.id) AS n
+                    FROM notification_messages m WHERE m.key = \(params.key)
+                    """)
+                guard let row = existing.first else { throw RPCError.unavailable("the message with this key is being written; retry") }
+                return NotificationSend.Result(
+                    messageId: try row.decode(UUID.self, column: "id").lowercasedString, created: false,
+                    deliveries: Int(try row.decode(Int64.self, column: "n"))
+                )
+            }
+            for delivery in planned {
+                let deliveryID = UUID.v7()
+                try await connection.execute("""
+                    INSERT INTO notification_deliveries (id, message_id, position, channel, address, recipient_name, content)
+                    VALUES (\(deliveryID), \(messageID), \(delivery.position), \(delivery.channel.rawValue), \(delivery.address), \(delivery.name),
+                            \(PostgresJSONB(rawJSON: delivery.content.jsonString)))
+                    """)
+                // Non-urgent SMS wait for the end of quiet hours.
+                let runAt = delivery.channel == .sms && urgency == .normal ? quietHours?.end(after: now) : nil
+                try await queue.enqueue(
+                    Self.jobPayload(deliveryID, attempt: 1), priority: urgency == .urgent ? 1 : 0, runAt: runAt,
+                    maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(deliveryID.lowercasedString)/1", on: connection
+                )
+            }
+            try await audit(connection, actor: actor, action: "message.accepted", entity: messageID.lowercasedString, detail: [
+                "key": .string(params.key), "template": .string(params.template.rawValue), "deliveries": .integer(Int64(planned.count)),
+            ])
+            return NotificationSend.Result(messageId: messageID.lowercasedString, created: true, deliveries: planned.count)
+        }
+    }
+
+    private func audit(_ connection: PostgresConnection, actor: String?, action: String, entity: String, detail: JSON) async throws {
+        try await connection.execute("""
+            INSERT INTO notification_audit (actor, action, entity_id, detail)
+            VALUES (\(actor), \(action), \(entity), \(PostgresJSONB(rawJSON: detail.jsonString)))
+            """)
+    }
+
+    // MARK: notification.status
+
+    func status(key: String?, messageID: UUID?) async throws -> NotificationStatus.Result? {
+        let messages = try await database.query("""
+            SELECT id, key, template, locale, created_at FROM notification_messages
+            WHERE (\(key)::text IS NOT NULL AND key = \(key)) OR (\(messageID)::uuid IS NOT NULL AND id = \(messageID))
+            LIMIT 1
+            """)
+        guard let message = messages.first else { return nil }
+        let id = try message.decode(UUID.self, column: "id")
+        let deliveries = try await database.query("""
+            SELECT id, channel, address, status, attempts, provider_id, last_error, next_attempt_at, sent_at
+            FROM notification_deliveries WHERE message_id = \(id) ORDER BY position
+            """)
+        let attempts = try await database.query("""
+            SELECT a.delivery_id, a.attempt, a.outcome, a.reason, a.detail, a.provider_status, a.latency_ms, a.finished_at
+            FROM notification_attempts a JOIN notification_deliveries d ON d.id = a.delivery_id
+            WHERE d.message_id = \(id) ORDER BY a.id
+            """)
+        var history: [UUID: [NotificationStatus.Attempt]] = [:]
+        for row in attempts {
+            history[try row.decode(UUID.self, column: "delivery_id"), default: []].append(NotificationStatus.Attempt(
+                attempt: try row.decode(Int.self, column: "attempt"),
+                outcome: try row.decode(String.self, column: "outcome"),
+                reason: try row.decode(String?.self, column: "reason"),
+                detail: try row.decode(String?.self, column: "detail"),
+                providerStatus: try row.decode(Int?.self, column: "provider_status"),
+                latencyMs: try row.decode(Int?.self, column: "latency_ms"),
+                at: try row.decode(Date.self, column: "finished_at")
+            ))
+        }
+        return NotificationStatus.Result(
+            messageId: id.lowercasedString,
+            key: try message.decode(String.self, column: "key"),
+            template: NotificationTemplate(rawValue: try message.decode(String.self, column: "template")) ?? .caseAccepted,
+            locale: CustomerLocale(rawValue: try message.decode(String.self, column: "locale")) ?? .zhCN,
+            createdAt: try message.decode(Date.self, column: "created_at"),
+            deliveries: try deliveries.map { row in
+                let deliveryID = try row.decode(UUID.self, column: "id")
+                let channel = NotificationChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .sms
+                return NotificationStatus.Delivery(
+                    id: deliveryID.lowercasedString,
+                    channel: channel,
+                    address: SendPlan.mask(try row.decode(String.self, column: "address"), channel: channel),
+                    status: try row.decode(String.self, column: "status"),
+                    attempts: try row.decode(Int.self, column: "attempts"),
+                    providerId: try row.decode(String?.self, column: "provider_id"),
+                    lastError: try row.decode(String?.self, column: "last_error"),
+                    nextAttemptAt: try row.decode(Date?.self, column: "next_attempt_at"),
+                    sentAt: try row.decode(Date?.self, column: "sent_at"),
+                    history: history[deliveryID] ?? []
+                )
+            }
+        )
+    }
+
+    // MARK: Suppression list
+
+    func suppress(channel: NotificationChannel, address: String, reason: String, remove: Bool, actor: String?) async throws -> Bool {
+        try await database.withTransaction { connection in
+            let changed: Int
+            if remove {
+                changed = try await connection.execute("""
+                    DELETE FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address = \(address)
+                    """)
+            } else {
+                changed = try await connection.execute("""
+                    INSERT INTO notification_suppressions (channel, address, reason) VALUES (\(channel.rawValue), \(address), \(reason))
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
+            if changed > 0 {
+                try await audit(connection, actor: actor, action: remove ? "suppression.removed" : "suppression.added",
+                                entity: "\(channel.rawValue):\(SendPlan.mask(address, channel: channel))", detail: ["reason": .string(reason)])
+            }
+            return changed > 0
+        }
+    }
+
+    func suppressionReason(channel: NotificationChannel, address: String) async throws -> String? {
+        let rows = try await database.query("""
+            SELECT reason FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address = \(address)
+            """)
+        return try rows.first?.decode(String.self, column: "reason")
+    }
+
+    // MARK: Delivery worker
+
+    func delivery(_ id: UUID) async throws -> DeliveryRecord? {
+        let rows = try await database.query("""
+            SELECT d.id, d.message_id, m.key, m.urgency, m.created_at, d.channel, d.address, d.recipient_name, d.content,
+                   d.status, d.attempts, d.parts_sent
+            FROM notification_deliveries d JOIN notification_messages m ON m.id = d.message_id
+            WHERE d.id = \(id)
+            """)
+        guard let row = rows.first else { return nil }
+        return DeliveryRecord(
+            id: try row.decode(UUID.self, column: "id"),
+            messageID: try row.decode(UUID.self, column: "message_id"),
+            key: try row.decode(String.self, column: "key"),
+            urgency: NotificationUrgency(rawValue: try row.decode(String.self, column: "urgency")) ?? .normal,
+            createdAt: try row.decode(Date.self, column: "created_at"),
+            channel: NotificationChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .sms,
+            address: try row.decode(String.self, column: "address"),
+            name: try row.decode(String?.self, column: "recipient_name"),
+            content: (try? JSON.parse(row.decode(PostgresJSONB.self, column: "content").rawJSON)) ?? .null,
+            status: try row.decode(String.self, column: "status"),
+            attempts: try row.decode(Int.self, column: "attempts"),
+            partsSent: try row.decode(Int.self, column: "parts_sent")
+        )
+    }
+
+    /// Records an attempt, the delivery's new state and the job's completion in ONE transaction,
+    /// and schedules the next attempt's job when there is one.
+    func record(_ attempt: AttemptRecord, attemptNumber: Int, delivery: DeliveryRecord, job: Job, newStatus: String?, suppress: String?) async throws {
+        let detail = attempt.detail.map { String($0.prefix(500)) }
+        try await database.withTransaction { connection in
+            try await connection.execute("""
+                INSERT INTO notification_attempts (delivery_id, attempt, outcome, reason, detail, provider_status, latency_ms, started_at)
+                VALUES (\(delivery.id), \(attemptNumber), \(attempt.outcome), \(attempt.reason), \(detail),
+                        \(attempt.providerStatus), \(attempt.latencyMs), \(attempt.startedAt))
+                """)
+            if let newStatus {
+                let counted = attempt.outcome == "deferred" || attempt.outcome == "suppressed" ? 0 : 1
+                try await connection.execute("""
+                    UPDATE notification_deliveries
+                    SET status = \(newStatus), attempts = attempts + \(counted),
+                        parts_sent = coalesce(\(attempt.partsSent), parts_sent),
+                        provider_id = coalesce(\(attempt.providerID), provider_id),
+                        last_error = CASE WHEN \(attempt.outcome) = 'sent' THEN last_error ELSE coalesce(\(detail), last_error) END,
+                        next_attempt_at = \(attempt.nextRunAt),
+                        sent_at = CASE WHEN \(newStatus) = 'sent' THEN now() ELSE sent_at END,
+                        updated_at = now()
+                    WHERE id = \(delivery.id)
+                    """)
+                try await audit(connection, actor: "notification", action: "delivery.\(attempt.outcome)", entity: delivery.id.lowercasedString, detail: [
+                    "attempt": .integer(Int64(attemptNumber)), "status": .string(newStatus), "reason": attempt.reason.map { .string($0) } ?? .null,
+                ])
+            }
+            if let suppress {
+                try await connection.execute("""
+                    INSERT INTO notification_suppressions (channel, address, reason) VALUES (\(delivery.channel.rawValue), \(delivery.address), \(suppress))
+                    ON CONFLICT DO NOTHING
+                    """)
+            }
+            try await queue.complete(job, on: connection)
+            if let next = attempt.nextRunAt {
+                let nextNumber = attempt.outcome == "deferred" ? attemptNumber : attemptNumber + 1
+                let suffix = attempt.outcome == "deferred" ? "/deferred-\(Int(next.timeIntervalSince1970))" : ""
+                try await queue.enqueue(
+                    Self.jobPayload(delivery.id, attempt: nextNumber), priority: delivery.urgency == .urgent ? 1 : 0, runAt: next,
+                    maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(delivery.id.lowercasedString)/\(nextNumber)\(suffix)", on: connection
+                )
+            }
+        }
+    }
+}
