@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contracts
+import LineProtocol
 import Logging
 import NotificationService
 import Postgres
