@@ -219,6 +219,22 @@ struct DeliveryTests {
             #expect(n_notification_messages == 0)
         }
     }
+    @Test func theTwilioProfilePostsAFormWithBasicAuth() async throws {
+        try await NotificationHarness.run(settings: [
+            "ONESTOP_SMS_PROVIDER": "twilio", "ONESTOP_SMS_ACCOUNT_SID": "AC123", "ONESTOP_SMS_AUTH_TOKEN": "secret", "ONESTOP_SMS_FROM": "+15005550006",
+        ]) { harness in
+            _ = try await harness.send(acceptedParams(key: "case/13/accepted", email: nil, locale: .en, channels: [.sms]))
+            let status = try await harness.waitUntilSettled(key: "case/13/accepted")
+            #expect(status.deliveries.first?.status == "sent")
+            let record = try #require(try await harness.sms.waitForRecords(1).first)
+            #expect(record["contentType"]?.stringValue == "application/x-www-form-urlencoded")
+            #expect(record["auth"]?.stringValue == "Basic " + Data("AC123:secret".utf8).base64EncodedString())
+            let body = record["body"]?.stringValue ?? ""
+            #expect(body.hasPrefix("To=%2B8613812345678&From=%2B15005550006&Body=%5BOneStop%5D%20Dear%20"))
+            // Twilio takes no idempotency header.
+            #expect(record["idempotencyKey"] == .null)
+        }
+    }
 }
 
 /// The Message-ID the service derives, recomputed through its public helper.
