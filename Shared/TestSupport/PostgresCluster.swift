@@ -101,7 +101,7 @@ public final class PostgresCluster: Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try freePort()
-            let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=300"
+            let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=1500"
             do {
                 try await runAsPostgres(
                     binDirectory + "/pg_ctl",

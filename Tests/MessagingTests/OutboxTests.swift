@@ -89,7 +89,10 @@ struct OutboxTests {
             #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
         }
         #expect(try await fixture.expectExactlyOnceInOrder(count, keys: keys) == [])
-        #expect(fixture.receiver.calls == count, "each message delivered once: no two relays sent the same one")
+        // A delivery that timed out under load is sent again (and answered from the inbox), so
+        // calls may exceed the count; what must never happen is two relays on one key at once.
+        #expect(fixture.receiver.calls >= count)
+        #expect(fixture.receiver.concurrentSameKey == 0, "no two relays delivered messages of one key at the same time")
         await server.shutdown()
         await fixture.close()
     }

@@ -21,7 +21,7 @@ struct PoolTests {
         let waited = ContinuousClock.now - started
         #expect(error?.code == .poolTimeout)
         #expect(error?.description.contains("ONESTOP_DB_POOL_SIZE") == true)
-        #expect(waited >= .milliseconds(250) && waited < .milliseconds(1500), "waited \(waited)")
+        #expect(waited >= .milliseconds(250) && waited < .seconds(10), "waited \(waited)")
         #expect(pool.statistics.waiting == 0)
 
         try await holders.value
