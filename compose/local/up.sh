@@ -15,6 +15,18 @@ bin=$(swift build -c "$config" --show-bin-path)
 
 mkdir -p "$root/.data/pids" "$root/.logs"
 export ONESTOP_LOG_FORMAT=${ONESTOP_LOG_FORMAT:-text}
+
+# Local stand-ins for the mail server and the SMS gateway (the notification service's defaults):
+# every email lands in .logs/mail.log, every SMS in .logs/sms.log.
+start_sink() {
+    local name=$1; shift
+    local pidfile="$root/.data/pids/$name.pid"
+    if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then return; fi
+    nohup "$@" >>"$root/.logs/$name.log" 2>&1 &
+    echo $! >"$pidfile"
+}
+start_sink mail /usr/bin/python3 -u -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Debugging
+start_sink sms-gateway /usr/bin/python3 -u compose/local/sms_sink.py 2580 "$root/.logs/sms.log"
 for service in "${services[@]}"; do
     pidfile="$root/.data/pids/$service.pid"
     if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -50,4 +62,5 @@ for service in "${services[@]}"; do
     printf '  %-13s %-22s %s\n' "$service" "127.0.0.1:$((7100 + index))" "http://127.0.0.1:$((9100 + index))/readyz"
     index=$((index + 1))
 done
+echo "  emails to customers: .logs/mail.log    SMS: .logs/sms.log (local sinks on 2525 and 2580)"
 echo "  logs: .logs/*.log    stop: make down"
