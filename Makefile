@@ -16,3 +16,6 @@ test: deps
 
 bench: deps
 	swift run -c release onestop-bench protocol
+	for name in messaging intake review routing notification complaints; do \
+		swift run -c release onestop-bench-$$name || exit 1; \
+	done
