@@ -56,7 +56,8 @@ struct ProgressHandlers: Sendable {
             guard var record = try await CaseStore.load(id: id, forUpdate: true, on: connection) else {
                 throw RPCError.notFound("no case \(params.caseId)")
             }
-            let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
+            let serviceType = try await catalog.serviceType(record.serviceType, on: connection)
+            let serviceName = serviceType?.name.text(record.locale) ?? record.serviceType
             let actor = params.actor?.id ?? context.caller ?? "system"
             let before = record.status
             let (target, detail, isPublic) = transition(for: params, record: record)
@@ -70,7 +71,7 @@ struct ProgressHandlers: Sendable {
             let department = params.department
             let handler = params.handler?.id
             let deadline = params.event == .reviewReturned
-                ? settings.calendar.adding(workingDays: 10, to: settings.calendar.today()).description : nil
+                ? settings.calendar.adding(workingDays: serviceType?.materialsDeadlineWorkingDays ?? 10, to: settings.calendar.today()).description : nil
             var notice: MaterialsNotice?
             if params.event == .reviewReturned && moved {
                 notice = MaterialsNotice(

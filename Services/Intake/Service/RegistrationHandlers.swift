@@ -236,20 +236,7 @@ struct RegistrationHandlers: Sendable {
         }
     }
 
-    /// The code is derived from the case id with the lookup key, so a retried registration gets
-    /// the same code back without the code being stored anywhere.
-    func accessCode(for id: UUID) -> String {
-        let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
-        let hash = vault.lookupHash(id.lowercasedString, kind: "access-code")
-        var characters: [Character] = []
-        var index = hash.startIndex
-        while characters.count < 6 {
-            let next = hash.index(index, offsetBy: 2)
-            characters.append(alphabet[Int(hash[index..<next], radix: 16)! % alphabet.count])
-            index = next
-        }
-        return String(characters)
-    }
+    func accessCode(for id: UUID) -> String { AccessCode.derive(for: id, vault: vault) }
 
     func result(for record: CaseRecord, accessCode: String?) -> IntakeRegisterCase.Result {
         IntakeRegisterCase.Result(

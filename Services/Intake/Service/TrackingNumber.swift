@@ -38,14 +38,18 @@ enum TrackingNumber {
     }
 }
 
-/// The short code a customer uses with the tracking number. Only its hash is stored.
+/// The short code a customer uses with the tracking number. It is derived from the case id with
+/// the lookup key, so a retried registration gets the same code back without the code being
+/// stored anywhere; only its keyed hash is kept to check it.
 enum AccessCode {
     /// No 0/O, 1/I/L: read out on the phone without confusion.
     private static let alphabet = Array("23456789ABCDEFGHJKMNPQRSTUVWXYZ")
 
-    static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return String((0..<6).map { _ in alphabet.randomElement(using: &generator)! })
+    static func derive(for caseID: UUID, vault: PersonalDataVault) -> String {
+        let hash = Array(vault.lookupHash(caseID.lowercasedString, kind: "access-code"))
+        return String((0..<6).map { index in
+            alphabet[Int(String(hash[index * 2..<index * 2 + 2]), radix: 16)! % alphabet.count]
+        })
     }
 
     static func normalise(_ text: String) -> String {
