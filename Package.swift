@@ -158,6 +158,12 @@ let serviceResources: [String: [Resource]] = [
 
 /// What a service library needs beyond the common kit.
 let serviceExtras: [String: [Target.Dependency]] = [
+    "Gateway": [
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "_CryptoExtras", package: "swift-crypto"),
+    ],
     "Intake": ["Identity", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
     "Notification": ["CLibCurl"],
@@ -165,7 +171,7 @@ let serviceExtras: [String: [Target.Dependency]] = [
 ]
 
 /// Services whose tests live in `Tests/<Name>Tests`.
-let servicesWithTests: Set<String> = ["Intake", "Review", "Routing", "Notification", "Complaints"]
+let servicesWithTests: Set<String> = ["Gateway", "Intake", "Review", "Routing", "Notification", "Complaints"]
 
 for service in services {
     let common: [Target.Dependency] = [
@@ -236,6 +242,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -7,18 +7,43 @@ public enum HTTPTestClient {
     public struct Response: Sendable {
         public let status: Int
         public let body: String
+        /// Header names in lower case; repeated headers joined with ", " (Set-Cookie kept apart).
+        public let headers: [String: String]
+        public let setCookies: [String]
+
+        public init(status: Int, body: String, headers: [String: String] = [:], setCookies: [String] = []) {
+            self.status = status
+            self.body = body
+            self.headers = headers
+            self.setCookies = setCookies
+        }
     }
 
     public static func get(host: String = "127.0.0.1", port: Int, path: String) async throws -> Response {
+        try await send(host: host, port: port, method: "GET", path: path)
+    }
+
+    /// One request on its own connection (`Connection: close`), read to the end.
+    public static func send(
+        host: String = "127.0.0.1", port: Int, method: String, path: String,
+        headers: [(String, String)] = [], body: String? = nil
+    ) async throws -> Response {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { head += "Content-Type: application/json\r\n" }
+            head += "Content-Length: \(body.utf8.count)\r\n"
+        }
+        head += "\r\n"
         var received = ByteBuffer()
         try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: "GET \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"))
+            try await outbound.write(ByteBuffer(string: head + (body ?? "")))
             for try await var chunk in inbound {
                 received.writeBuffer(&chunk)
             }
@@ -30,11 +55,20 @@ public enum HTTPTestClient {
         else {
             throw HTTPTestError(description: "not an HTTP response: \(text.prefix(80))")
         }
-        var body = String(text[headerEnd.upperBound...])
-        if text[..<headerEnd.lowerBound].lowercased().contains("transfer-encoding: chunked") {
-            body = dechunk(body)
+        var responseHeaders: [String: String] = [:]
+        var cookies: [String] = []
+        for line in text[..<headerEnd.lowerBound].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if name == "set-cookie" { cookies.append(value) }
+            responseHeaders[name] = responseHeaders[name].map { "\($0), \(value)" } ?? value
         }
-        return Response(status: status, body: body)
+        var responseBody = String(text[headerEnd.upperBound...])
+        if responseHeaders["transfer-encoding"]?.lowercased().contains("chunked") == true {
+            responseBody = dechunk(responseBody)
+        }
+        return Response(status: status, body: responseBody, headers: responseHeaders, setCookies: cookies)
     }
 
     private static func dechunk(_ text: String) -> String {

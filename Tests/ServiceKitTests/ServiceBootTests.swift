@@ -16,7 +16,7 @@ import TestSupport
 @Suite("Every service boots, migrates and answers")
 struct ServiceBootTests {
     static let definitions: [ServiceDefinition] = [
-        GatewayService.definition, IntakeService.definition, ReviewService.definition,
+        GatewayService.definition(environment: ["ONESTOP_GATEWAY_HTTP_PORT": "0"]), IntakeService.definition, ReviewService.definition,
         RoutingService.definition, NotificationService.definition, ComplaintsService.definition,
     ]
 

@@ -1,15 +1,5 @@
+import Contracts
 import LineProtocol
-
-/// The staff roles of the hall (DOMAIN.md); the gateway puts the authenticated user's roles in `_meta.actor`.
-enum StaffRole: String {
-    case intakeOfficer = "intake_officer"
-    case reviewer
-    case routingOfficer = "routing_officer"
-    case handler
-    case complaintOfficer = "complaint_officer"
-    case supervisor
-    case administrator
-}
 
 extension RPCContext {
     /// The acting staff member, who must hold one of `roles`.

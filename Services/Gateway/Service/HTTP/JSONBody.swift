@@ -1,0 +1,59 @@
+import Hummingbird
+import JSONCoding
+import NIOCore
+
+/// Reads request bodies: JSON only, bounded in size and nesting, an object at the top.
+struct JSONBodyReader: Sendable {
+    let maxBytes: Int
+    let maxDepth: Int
+
+    /// The body as an object; `{}` when the request has no body and `required` is false.
+    func object(_ request: Request, required: Bool = true) async throws -> JSONObject {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBytes)
+        } catch {
+            throw Problem(status: .contentTooLarge, kind: "payload_too_large", detail: "the body is larger than \(maxBytes) bytes")
+        }
+        if buffer.readableBytes == 0 {
+            if required { throw Problem.invalid("this request needs a JSON object body") }
+            return [:]
+        }
+        if let type = request.headers[.contentType]?.lowercased(), !type.hasPrefix("application/json") {
+            throw Problem(status: .unsupportedMediaType, kind: "unsupported_media_type", detail: "send the body as application/json, not \(type)")
+        }
+        let json: JSON
+        do {
+            json = try buffer.withUnsafeReadableBytes { try JSON.parse($0) }
+        } catch {
+            throw Problem.invalid("the body is not valid JSON: \(error)")
+        }
+        guard Self.depth(of: json) <= maxDepth else {
+            throw Problem.invalid("the body nests deeper than \(maxDepth) levels")
+        }
+        guard case .object(let object) = json else {
+            throw Problem.invalid("the body must be a JSON object, not \(json.kindDescription)")
+        }
+        return object
+    }
+
+    static func depth(of json: JSON) -> Int {
+        switch json {
+        case .object(let object): 1 + (object.values.map(depth).max() ?? 0)
+        case .array(let array): 1 + (array.map(depth).max() ?? 0)
+        default: 0
+        }
+    }
+}
+
+extension Response {
+    static func json(_ value: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonString)))
+    }
+
+    static func json<T: Encodable>(encoding value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        .json(try JSONValueEncoder().encode(value), status: status, headers: headers)
+    }
+}

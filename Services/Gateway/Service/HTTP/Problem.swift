@@ -1,0 +1,115 @@
+import Hummingbird
+import JSONCoding
+import LineProtocol
+import NIOCore
+
+/// An RFC 9457 problem: what went wrong, for people (`title`, `detail`) and for code (`kind`,
+/// the same vocabulary as the line protocol's `error.data.kind`).
+struct Problem: Error, Sendable {
+    var status: HTTPResponse.Status
+    var kind: String
+    var detail: String
+    var extra: JSONObject = [:]
+    var headers: HTTPFields = [:]
+
+    static func invalid(_ detail: String, problems: [String] = []) -> Problem {
+        var problem = Problem(status: .badRequest, kind: "invalid_params", detail: detail)
+        if !problems.isEmpty { problem.extra["problems"] = .array(problems.map { .string($0) }) }
+        return problem
+    }
+    static func unauthenticated(_ detail: String) -> Problem { Problem(status: .unauthorized, kind: "unauthenticated", detail: detail) }
+    static func forbidden(_ detail: String) -> Problem { Problem(status: .forbidden, kind: "forbidden", detail: detail) }
+    static func notFound(_ detail: String) -> Problem { Problem(status: .notFound, kind: "not_found", detail: detail) }
+    static func conflict(_ detail: String) -> Problem { Problem(status: .conflict, kind: "conflict", detail: detail) }
+
+    static func tooManyRequests(_ detail: String, retryAfterSeconds: Int) -> Problem {
+        var problem = Problem(status: .tooManyRequests, kind: "overloaded", detail: detail)
+        problem.headers[.retryAfter] = String(max(1, retryAfterSeconds))
+        problem.extra["retryAfterSeconds"] = .integer(Int64(max(1, retryAfterSeconds)))
+        return problem
+    }
+
+    /// A service's error as the HTTP client sees it. `service` names who answered, so a 503 says
+    /// what is unavailable.
+    init(_ error: RPCError, service: String) {
+        let kind = error.kind ?? .internal
+        self.kind = kind.rawValue
+        self.detail = error.message
+        switch kind {
+        case .invalidParams: status = .badRequest
+        case .notFound: status = .notFound
+        case .conflict, .invalidState: status = .conflict
+        case .unauthenticated: status = .unauthorized
+        case .forbidden: status = .forbidden
+        case .overloaded, .unavailable: status = .serviceUnavailable
+        case .deadlineExceeded: status = .gatewayTimeout
+        case .internal: status = .internalServerError
+        }
+        if case .object(let data)? = error.data {
+            for (key, value) in data where key != "kind" && key != "retryable" { extra[key] = value }
+        }
+        if error.code == -32601 {
+            // Services deploy independently: this one is older than the gateway.
+            status = .notImplemented
+            self.kind = "not_implemented"
+            detail = "the \(service) service does not offer this yet (its deployed version is older than the gateway's): \(error.message)"
+        }
+        if kind == .unavailable || kind == .overloaded || kind == .deadlineExceeded {
+            extra["service"] = .string(service)
+            detail = "the \(service) service is unavailable: \(error.message)"
+            if kind != .deadlineExceeded { headers[.retryAfter] = "5" }
+        }
+    }
+
+    init(status: HTTPResponse.Status, kind: String, detail: String, extra: JSONObject = [:], headers: HTTPFields = [:]) {
+        self.status = status
+        self.kind = kind
+        self.detail = detail
+        self.extra = extra
+        self.headers = headers
+    }
+
+    func response(requestID: String, path: String, language: Language) -> Response {
+        var body: JSONObject = [
+            "type": .string("https://onestop.example/problems/\(kind)"),
+            "title": .string(Self.title(kind, language)),
+            "status": .integer(Int64(status.code)),
+            "detail": .string(detail),
+            "kind": .string(kind),
+            "instance": .string(path),
+            "requestId": .string(requestID),
+        ]
+        for (key, value) in extra { body[key] = value }
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        headers[.contentLanguage] = language.rawValue
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: JSON.object(body).jsonString)))
+    }
+
+    static func title(_ kind: String, _ language: Language) -> String {
+        switch (kind, language) {
+        case ("invalid_params", .en): "The request is not valid"
+        case ("invalid_params", .zhCN): "请求内容不正确"
+        case ("not_found", .en): "Not found"
+        case ("not_found", .zhCN): "未找到"
+        case ("conflict", .en), ("invalid_state", .en): "The request conflicts with the current state"
+        case ("conflict", .zhCN), ("invalid_state", .zhCN): "请求与当前状态冲突"
+        case ("unauthenticated", .en): "Login required"
+        case ("unauthenticated", .zhCN): "需要登录"
+        case ("forbidden", .en): "Not permitted"
+        case ("forbidden", .zhCN): "无权操作"
+        case ("overloaded", .en): "Too many requests"
+        case ("overloaded", .zhCN): "请求过于频繁"
+        case ("unavailable", .en): "A service is unavailable"
+        case ("unavailable", .zhCN): "服务暂不可用"
+        case ("deadline_exceeded", .en): "A service did not answer in time"
+        case ("deadline_exceeded", .zhCN): "服务响应超时"
+        case ("payload_too_large", .en): "The request body is too large"
+        case ("payload_too_large", .zhCN): "请求内容过大"
+        case ("unsupported_media_type", .en): "Only JSON is accepted"
+        case ("unsupported_media_type", .zhCN): "仅接受 JSON"
+        case (_, .en): "The request failed"
+        case (_, .zhCN): "请求失败"
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Contracts
+@testable import GatewayService
+import JSONCoding
+import LineProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import Postgres
+import RPCTesting
+import ServiceKit
+import Synchronization
+import Testing
+import TestSupport
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// A real gateway on ephemeral ports with its own throwaway database, in front of one stub
+/// line-protocol server standing in for the five services (or of nothing, to test degraded mode).
+struct GatewayFixture: Sendable {
+    let port: Int
+    let database: PostgresPool
+    let backend: StubBackend?
+
+    static let logger = Logger(label: "gateway-test", factory: { _ in SwiftLogNoOpLogHandler() })
+    static let adminUser = "admin"
+    static let adminPassword = "correct horse battery staple"
+
+    enum Backends {
+        /// Every service answered by the stub.
+        case stub
+        /// Intake answered by the stub; the other four services are not running.
+        case onlyIntake
+    }
+
+    static func with(
+        environment: [String: String] = [:],
+        backends: Backends = .stub,
+        _ body: @Sendable (GatewayFixture) async throws -> Void
+    ) async throws {
+        let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "gateway")
+        let backend = try await StubBackend.start()
+        var configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: databaseConfiguration.connectionString)
+        let closedPort = try await Self.closedPort()
+        for peer in OneStopService.allCases where peer != .gateway {
+            let up = backends == .stub || peer == .intake
+            configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: up ? backend.port : closedPort)]
+        }
+        var env = [
+            "ONESTOP_GATEWAY_HTTP_PORT": "0",
+            "ONESTOP_GATEWAY_BOOTSTRAP_ADMIN": adminUser,
+            "ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD": adminPassword,
+            "ONESTOP_GATEWAY_PASSWORD_COST": "4",
+            "ONESTOP_GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+            "ONESTOP_GATEWAY_RATE_LIMIT_BURST": "100000",
+            "ONESTOP_GATEWAY_SERVICE_TIMEOUT_MS": "3000",
+        ]
+        env.merge(environment) { $1 }
+        let (addresses, ready) = AsyncStream<SocketAddress>.makeStream()
+        let definition = GatewayService.definition(environment: env) { ready.yield($0) }
+        let app = ServiceApp(definition: definition, configuration: configuration, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.run() }
+            var iterator = addresses.makeAsyncIterator()
+            let address = try #require(await iterator.next())
+            let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
+            let fixture = GatewayFixture(port: try #require(address.port), database: pool, backend: backend)
+            // The administrator is created as the HTTP server starts; wait for it.
+            for _ in 0..<100 where try await pool.query("SELECT 1 FROM staff_users").isEmpty {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            var failure: (any Error)?
+            do { try await body(fixture) } catch { failure = error }
+            await pool.close()
+            await app.triggerGracefulShutdown()
+            try? await group.waitForAll()
+            await backend.stop()
+            if let failure { throw failure }
+        }
+    }
+
+    /// A port nothing listens on (bound, then released).
+    static func closedPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress?.port ?? 1
+        try await channel.close()
+        return port
+    }
+
+    // MARK: HTTP
+
+    @discardableResult
+    func request(
+        _ method: String, _ path: String, json: String? = nil, cookie: String? = nil, token: String? = nil,
+        headers: [(String, String)] = []
+    ) async throws -> HTTPTestClient.Response {
+        var headers = headers
+        if let cookie { headers.append(("Cookie", "onestop_session=\(cookie)")) }
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        return try await HTTPTestClient.send(port: port, method: method, path: path, headers: headers, body: json)
+    }
+
+    /// Logs in and returns the session cookie's value.
+    func login(_ user: String, _ password: String) async throws -> String {
+        let response = try await request("POST", "/v1/auth/login", json: #"{"user": "\#(user)", "password": "\#(password)"}"#)
+        #expect(response.status == 200, "\(response.body)")
+        let cookie = try #require(response.setCookies.first { $0.hasPrefix("onestop_session=") })
+        return String(cookie.dropFirst("onestop_session=".count).prefix { $0 != ";" })
+    }
+
+    func adminSession() async throws -> String { try await login(Self.adminUser, Self.adminPassword) }
+
+    /// Creates a user through the API and logs them in.
+    func staff(_ id: String, roles: [String], department: String? = nil, admin: String) async throws -> String {
+        let password = "password-of-\(id)"
+        let department = department.map { #""\#($0)""# } ?? "null"
+        let created = try await request("POST", "/v1/users", json: """
+            {"id": "\(id)", "displayName": "\(id)", "roles": [\(roles.map { #""\#($0)""# }.joined(separator: ","))], "department": \(department), "password": "\(password)"}
+            """, cookie: admin)
+        #expect(created.status == 201, "\(created.body)")
+        return try await login(id, password)
+    }
+
+    func count(_ sql: SQL) async throws -> Int64 {
+        try await database.query(sql)[0].decode(Int64.self, column: "n")
+    }
+}
+
+func json(_ text: String) throws -> JSON {
+    try JSON.parse(Array(text.utf8))
+}
+
+/// One line-protocol server answering every method the gateway calls: it echoes the method, the
+/// actor the gateway vouched for and the params, and plays intake's access-code check
+/// (`RIGHT-CODE` is the only valid code).
+final class StubBackend: Sendable {
+    let server: RPCServer
+    let port: Int
+    private let received = Mutex<[(method: String, actor: String?)]>([])
+
+    static let rightCode = "RIGHT-CODE"
+
+    private init(server: RPCServer, port: Int) {
+        self.server = server
+        self.port = port
+    }
+
+    var calls: [(method: String, actor: String?)] { received.withLock { $0 } }
+
+    static func start() async throws -> StubBackend {
+        final class Box: Sendable { let backend = Mutex<StubBackend?>(nil) }
+        let holder = Box()
+        var table = RPCMethodTable()
+        for method in Set(GatewayService.calledMethods.map(\.method)) {
+            table.register(name: method) { params, context in
+                let actor = context.meta.actor
+                holder.backend.withLock { $0 }?.received.withLock { $0.append((method, actor?.id)) }
+                // Customers prove the case with its access code; staff calls carry none.
+                if method == IntakeTrackCase.name || params?["customer"] != nil {
+                    let code = params?["accessCode"]?.stringValue ?? params?["customer"]?["accessCode"]?.stringValue
+                    guard code == rightCode else { throw RPCError.notFound("no case matches") }
+                }
+                var answer: JSONObject = ["method": .string(method), "trackingNumber": "X", "department": "d-test", "serviceType": "residence_permit"]
+                answer["actor"] = actor.map { .string($0.id) } ?? .null
+                answer["actorRoles"] = .array((actor?.roles ?? []).map { .string($0) })
+                answer["params"] = params ?? .null
+                return .object(answer)
+            }
+        }
+        let server = RPCServer(
+            configuration: RPCServerConfiguration(serviceName: "stub", credential: ServiceConfiguration.developmentSecret),
+            methods: table, logger: GatewayFixture.logger
+        )
+        let address = try await server.start()
+        let backend = StubBackend(server: server, port: address.port ?? 0)
+        holder.backend.withLock { $0 = backend }
+        return backend
+    }
+
+    func stop() async {
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+}
