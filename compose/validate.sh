@@ -33,10 +33,17 @@ if ! "$venv/bin/python" -c "import kubernetes_validate, jsonschema, yaml" 2>/dev
     || [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))' 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
     echo "==> installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI) in .build-validate/venv"
     rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    if python3 -m venv "$venv" >/dev/null 2>&1; then
+        "$venv/bin/pip" install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    else
+        # A Debian python3 without the venv module: install for this user instead.
+        rm -rf "$venv"
+        python3 -m pip install -q --disable-pip-version-check --user --break-system-packages \
+            "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+    fi
 fi
 python="$venv/bin/python"
+[ -x "$python" ] || python=python3
 check="$root/compose/validate/check.py"
 
 work=$(mktemp -d)
