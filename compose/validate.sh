@@ -29,8 +29,10 @@ if ! command -v docker-compose >/dev/null 2>&1; then
     $sudo_cmd apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
 fi
 venv="$root/.build-validate/venv"
-if ! "$venv/bin/python" -c "import kubernetes_validate, jsonschema, yaml" 2>/dev/null \
-    || [ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))' 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
+python="$venv/bin/python"
+[ -x "$python" ] || python=python3
+if ! "$python" -c "import kubernetes_validate, jsonschema, yaml" 2>/dev/null \
+    || [ "$("$python" -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))' 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION" ]; then
     echo "==> installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION (PyPI) in .build-validate/venv"
     rm -rf "$venv"
     if python3 -m venv "$venv" >/dev/null 2>&1; then
