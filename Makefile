@@ -1,5 +1,5 @@
 # OneStop: `make run` to start everything locally, `make test` to run every test.
-.PHONY: deps run down test bench
+.PHONY: deps run down clean test validate-deploy bench
 
 deps:
 	bash compose/local/setup.sh
@@ -10,9 +10,17 @@ run:
 down:
 	bash compose/local/down.sh
 
-test: deps
+# Stops everything, then deletes the local cluster's data and the logs.
+clean: down
+	rm -rf .data .logs
+
+test: deps validate-deploy
 	swift build --build-tests
 	swift test
+
+# compose/Dockerfile, docker-compose.yml and compose/k8s checked offline (no Docker engine, no cluster).
+validate-deploy:
+	bash compose/validate.sh
 
 bench: deps
 	swift run -c release onestop-bench protocol

@@ -1,10 +1,12 @@
 """The local run's stand-in for an SMS gateway: accepts every POST on 127.0.0.1:2580 and writes
 one JSON line per message to .logs/sms.log, so `make run` shows what customers would receive.
-Usage: /usr/bin/python3 compose/local/sms_sink.py PORT LOG_FILE"""
+Usage: /usr/bin/python3 compose/local/sms_sink.py PORT LOG_FILE [HOST]
+HOST defaults to 127.0.0.1; the containers' sms-sink listens on 0.0.0.0 and logs to /dev/stdout."""
 import json, sys, threading
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
 port, log_path = int(sys.argv[1]), sys.argv[2]
+host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
 lock, counter = threading.Lock(), [0]
 
 
@@ -35,4 +37,4 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-Server(("127.0.0.1", port), Handler).serve_forever()
+Server((host, port), Handler).serve_forever()
