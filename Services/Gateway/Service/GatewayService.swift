@@ -39,7 +39,7 @@ public enum GatewayService {
 
     /// Every route of the public API (also the source of the OpenAPI document).
     static var routes: [RouteSpec] {
-        CustomerRoutes.routes + CaseRoutes.routes + ProcessingRoutes.routes + ComplaintRoutes.routes
+        CustomerRoutes.routes + CaseRoutes.routes + TimelineRoutes.routes + ProcessingRoutes.routes + ComplaintRoutes.routes
             + AdministrationRoutes.routes + IdentityRoutes.routes
     }
 
@@ -48,6 +48,7 @@ public enum GatewayService {
         routes.compactMap(\.forwardsTo) + [
             (.intake, IntakeRegisterCase.name), (.intake, IntakeTrackCase.name),
             (.complaints, ComplaintsRate.name), (.complaints, ComplaintsFile.name),
+            (.intake, IntakeGetCase.name), (.review, ReviewGetTask.name), (.routing, RoutingGetAssignment.name), (.complaints, ComplaintsList.name),
         ]
     }
 
