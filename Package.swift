@@ -154,6 +154,7 @@ let serviceResources: [String: [Resource]] = [
     "Review": [.copy("Rules")],
     "Notification": [.copy("Templates")],
     "Complaints": [.copy("Rules")],
+    "Routing": [.copy("Organisation")],
 ]
 
 /// What a service library needs beyond the common kit.

@@ -82,6 +82,14 @@ public struct ComplaintView: Codable, Sendable, Hashable {
     public var closedAt: Date?
     /// Set on a follow-up opened by a low satisfaction rating.
     public var sourceRatingId: String?
+    /// Where `department` came from: `routing` (the case's responsible department), `filing`
+    /// (given by whoever filed it) or `officer` (set with complaints.classify).
+    public var departmentSource: String?
+    /// Why there is no department yet, e.g. routing could not be asked or does not know the case;
+    /// an officer sets it with complaints.classify.
+    public var departmentMissingReason: String?
+    /// When the complaint, not acknowledged within the first-response limit, was escalated to the supervisor.
+    public var firstResponseEscalatedAt: Date?
 
     public init(
         id: String, number: String, status: ComplaintStatus, channel: IntakeChannel, complainantName: String,
@@ -90,7 +98,8 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         department: String?, assigneeId: String?, escalated: Bool, filedAt: Date, firstResponseDueAt: Date,
         firstResponseAt: Date?, resolutionDueDate: String?, outcome: ComplaintOutcome?, resolution: String?,
         remedy: String?, rootCause: String?, resolvedAt: Date?, reopenCount: Int, acceptedAt: Date?,
-        closedAt: Date?, sourceRatingId: String?
+        closedAt: Date?, sourceRatingId: String?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
+        firstResponseEscalatedAt: Date? = nil
     ) {
         self.id = id
         self.number = number
@@ -122,6 +131,9 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         self.acceptedAt = acceptedAt
         self.closedAt = closedAt
         self.sourceRatingId = sourceRatingId
+        self.departmentSource = departmentSource
+        self.departmentMissingReason = departmentMissingReason
+        self.firstResponseEscalatedAt = firstResponseEscalatedAt
     }
 }
 
@@ -150,11 +162,13 @@ public enum ComplaintsFile: RPCMethod {
         public var content: String
         /// The case complained about, if any.
         public var caseTrackingNumber: String?
-        /// The case is past its promised time limit (until routing can be asked): severity rises a level.
+        /// The case is past its promised time limit: severity rises a level. Used only when routing
+        /// cannot be asked about the case (routing's answer wins when it has one).
         public var caseOverdue: Bool?
         /// The complainant is a vulnerable customer: severity rises a level.
         public var vulnerable: Bool?
-        /// The responsible department, when known at filing (until routing can be asked).
+        /// The responsible department, when known at filing; used only when routing does not answer
+        /// for the case (routing's department wins when it has one).
         public var department: String?
         /// The staff id of the case's handler, who must not investigate the complaint.
         public var caseHandlerId: String?
@@ -352,11 +366,14 @@ public enum ComplaintsGet: RPCMethod {
         public var reason: String
         public var toStaffId: String
         public var at: Date
-        public init(level: Int, reason: String, toStaffId: String, at: Date) {
+        /// `severity` (a major complaint, at once) or `first_response` (not acknowledged in time).
+        public var kind: String?
+        public init(level: Int, reason: String, toStaffId: String, at: Date, kind: String? = nil) {
             self.level = level
             self.reason = reason
             self.toStaffId = toStaffId
             self.at = at
+            self.kind = kind
         }
     }
 

@@ -500,3 +500,198 @@ public enum RoutingListDepartmentQueue: RPCMethod {
         public init(items: [RoutingAssignment]) { self.items = items }
     }
 }
+
+// MARK: - Case lookups for staff and other services
+
+/// Names a case by its tracking number or by its case id: exactly one of the two.
+public struct RoutingCaseLookup: Codable, Sendable, Hashable {
+    public var trackingNumber: String?
+    public var caseId: String?
+    public init(trackingNumber: String? = nil, caseId: String? = nil) {
+        self.trackingNumber = trackingNumber
+        self.caseId = caseId
+    }
+}
+
+/// `routing.caseAssignment`: which department (and handler) is responsible for a case, its due
+/// date and whether it is overdue. Read-only; staff and services (complaints, without an actor)
+/// may call it. `not_found` when routing never received the case.
+public enum RoutingCaseAssignment: RPCMethod {
+    public static let name = "routing.caseAssignment"
+    public static let isIdempotent = true
+    public static let summary = "The department, handler, due date and overdue flag of a routed case, by tracking number or case id."
+    public typealias Params = RoutingCaseLookup
+
+    public struct Result: Codable, Sendable, Hashable {
+        public var caseId: String
+        public var trackingNumber: String
+        /// The responsible department's code.
+        public var department: String
+        /// Its Chinese name (the code when the department is not set up in routing).
+        public var departmentName: String
+        public var departmentNameEn: String?
+        public var handler: StaffRef?
+        /// YYYY-MM-DD on the working calendar.
+        public var dueDate: String
+        /// Past its due date: an open case whose clock runs and whose due date has passed, a
+        /// case paused after its due date had passed, or a case completed after its due date.
+        public var overdue: Bool
+        public var status: RoutingAssignmentState
+        /// The department head, who receives escalations.
+        public var departmentHead: StaffRef?
+
+        public init(
+            caseId: String, trackingNumber: String, department: String, departmentName: String,
+            departmentNameEn: String? = nil, handler: StaffRef?, dueDate: String, overdue: Bool,
+            status: RoutingAssignmentState, departmentHead: StaffRef? = nil
+        ) {
+            self.caseId = caseId
+            self.trackingNumber = trackingNumber
+            self.department = department
+            self.departmentName = departmentName
+            self.departmentNameEn = departmentNameEn
+            self.handler = handler
+            self.dueDate = dueDate
+            self.overdue = overdue
+            self.status = status
+            self.departmentHead = departmentHead
+        }
+    }
+}
+
+/// `routing.explainDeadline`: how a case's due date was computed, step by step.
+public enum RoutingExplainDeadline: RPCMethod {
+    public static let name = "routing.explainDeadline"
+    public static let isIdempotent = true
+    public static let summary = "Why a case is due when it is: start, working days, pauses with reasons, extensions."
+    public typealias Params = RoutingCaseLookup
+
+    /// One step of the computation, in order.
+    public struct Step: Codable, Sendable, Hashable {
+        public enum Kind: String, Codable, Sendable, CaseIterable {
+            /// The day the clock starts (acceptance, or the reopening day).
+            case start
+            /// The promised time limit in working days.
+            case timeLimit = "time_limit"
+            /// A finished pause: the due date moved by its working days.
+            case pause
+            /// A pause still running: the clock stands still; the due date moves when it ends.
+            case openPause = "open_pause"
+            /// An approved extension.
+            case `extension`
+            /// The stored figures differ from the recorded events by this much (kept as stored).
+            case adjustment
+        }
+        public var kind: Kind
+        /// Plain words: what happened and why.
+        public var description: String
+        /// YYYY-MM-DD the step starts / ends, where it has dates.
+        public var from: String?
+        public var until: String?
+        /// Working days the step adds to the due date.
+        public var workingDays: Int
+        /// The due date after this step.
+        public var dueDateAfter: String
+        /// The pause's reason type or the extension's reason.
+        public var reason: String?
+        /// Who approved an extension.
+        public var by: String?
+
+        public init(
+            kind: Kind, description: String, from: String? = nil, until: String? = nil, workingDays: Int,
+            dueDateAfter: String, reason: String? = nil, by: String? = nil
+        ) {
+            self.kind = kind
+            self.description = description
+            self.from = from
+            self.until = until
+            self.workingDays = workingDays
+            self.dueDateAfter = dueDateAfter
+            self.reason = reason
+            self.by = by
+        }
+    }
+
+    public struct Result: Codable, Sendable, Hashable {
+        public var caseId: String
+        public var trackingNumber: String
+        public var status: RoutingAssignmentState
+        public var priority: CasePriority
+        /// YYYY-MM-DD the clock starts from.
+        public var startedOn: String
+        public var timeLimitWorkingDays: Int
+        public var pausedWorkingDays: Int
+        public var extendedWorkingDays: Int
+        /// The due date routing holds (the last step's date).
+        public var dueDate: String
+        public var steps: [Step]
+        /// Days between the start and the due date that do not count: weekends and holidays
+        /// (YYYY-MM-DD), so a reader sees why the span is longer than the working days.
+        public var nonWorkingDays: [String]
+        /// Weekend days between the start and the due date that are working days (make-up days).
+        public var makeUpWorkingDays: [String]
+        public var overdue: Bool
+
+        public init(
+            caseId: String, trackingNumber: String, status: RoutingAssignmentState, priority: CasePriority,
+            startedOn: String, timeLimitWorkingDays: Int, pausedWorkingDays: Int, extendedWorkingDays: Int,
+            dueDate: String, steps: [Step], nonWorkingDays: [String], makeUpWorkingDays: [String], overdue: Bool
+        ) {
+            self.caseId = caseId
+            self.trackingNumber = trackingNumber
+            self.status = status
+            self.priority = priority
+            self.startedOn = startedOn
+            self.timeLimitWorkingDays = timeLimitWorkingDays
+            self.pausedWorkingDays = pausedWorkingDays
+            self.extendedWorkingDays = extendedWorkingDays
+            self.dueDate = dueDate
+            self.steps = steps
+            self.nonWorkingDays = nonWorkingDays
+            self.makeUpWorkingDays = makeUpWorkingDays
+            self.overdue = overdue
+        }
+    }
+}
+
+// MARK: - Seeding the organisation
+
+/// `routing.seedOrganisation` (routing officer): loads the organisation seed file (departments,
+/// heads, handlers, rules) and adds every entry that is missing. Existing departments, handlers
+/// and rules are never changed, so calling it again, or after edits, changes nothing already there.
+public enum RoutingSeedOrganisation: RPCMethod {
+    public static let name = "routing.seedOrganisation"
+    public static let isIdempotent = true
+    public static let summary = "Add the seed file's departments, handlers and rules that are missing; never changes existing ones."
+
+    public struct Params: Codable, Sendable {
+        /// true: do nothing unless the organisation is empty (no department, handler or rule).
+        public var onlyIfEmpty: Bool?
+        public init(onlyIfEmpty: Bool? = nil) { self.onlyIfEmpty = onlyIfEmpty }
+    }
+
+    public struct Result: Codable, Sendable, Hashable {
+        public var departmentsAdded: Int
+        public var handlersAdded: Int
+        public var rulesAdded: Int
+        /// Entries of the seed already present (left as they are).
+        public var departmentsKept: Int
+        public var handlersKept: Int
+        public var rulesKept: Int
+        /// Why nothing was added, when `onlyIfEmpty` found an organisation.
+        public var skipped: String?
+
+        public init(
+            departmentsAdded: Int, handlersAdded: Int, rulesAdded: Int, departmentsKept: Int, handlersKept: Int,
+            rulesKept: Int, skipped: String? = nil
+        ) {
+            self.departmentsAdded = departmentsAdded
+            self.handlersAdded = handlersAdded
+            self.rulesAdded = rulesAdded
+            self.departmentsKept = departmentsKept
+            self.handlersKept = handlersKept
+            self.rulesKept = rulesKept
+            self.skipped = skipped
+        }
+    }
+}

@@ -5,6 +5,7 @@ import LineProtocol
 import Logging
 import Postgres
 import ServiceKit
+import Synchronization
 import TestSupport
 
 #if canImport(FoundationEssentials)
@@ -18,23 +19,39 @@ import Foundation
 struct ComplaintsHarness: Sendable {
     let client: RPCClient
     let database: PostgresPool
+    let settings: ComplaintsConfiguration
+    /// The stand-in routing service (its cases can change during a test).
+    let routing: FakeRouting
 
     static let logger = Logger(label: "complaints-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// How the stand-in routing peer behaves.
+    enum RoutingPeer: Sendable, Equatable {
+        /// Answers routing.caseAssignment from its cases; others are not found.
+        case up
+        /// Nothing listens: every call fails.
+        case down
+    }
+
     static func run(
         configure: @escaping @Sendable (inout ComplaintsConfiguration) -> Void = { _ in },
+        routing peer: RoutingPeer = .up,
+        routedCases: [RoutingCaseAssignment.Result] = [],
         _ body: @Sendable (ComplaintsHarness) async throws -> Void
     ) async throws {
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "complaints")
+        var settings = try ComplaintsConfiguration.defaults
+        configure(&settings)
+        let routing = FakeRouting(cases: routedCases)
+        var routingTarget = RPCTarget(host: "127.0.0.1", port: 1)
+        if peer == .up {
+            routingTarget = RPCTarget(host: "127.0.0.1", port: try await routing.server.start().port!)
+        }
         let configuration = ServiceConfiguration.forTesting(
             service: .complaints, databaseURL: databaseConfiguration.connectionString,
-            peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)]]
+            peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)], .routing: [routingTarget]]
         )
-        let definition = ComplaintsService.definition(configuration: {
-            var settings = try ComplaintsConfiguration.defaults
-            configure(&settings)
-            return settings
-        })
+        let definition = ComplaintsService.definition(configuration: { [settings] in settings })
         let app = ServiceApp(definition: definition, configuration: configuration, logger: logger)
         let (addresses, ready) = AsyncStream<ServiceAddresses>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -45,20 +62,15 @@ struct ComplaintsHarness: Sendable {
             clientConfiguration.targets = [address.rpcTarget]
             let client = RPCClient(configuration: clientConfiguration, logger: logger)
             let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
-            let harness = ComplaintsHarness(client: client, database: pool)
-            do {
-                try await body(harness)
-            } catch {
-                await client.shutdown()
-                await pool.close()
-                await app.triggerGracefulShutdown()
-                try? await group.waitForAll()
-                throw error
-            }
+            let harness = ComplaintsHarness(client: client, database: pool, settings: settings, routing: routing)
+            let outcome: Result<Void, any Error>
+            do { outcome = .success(try await body(harness)) } catch { outcome = .failure(error) }
             await client.shutdown()
             await pool.close()
             await app.triggerGracefulShutdown()
-            try await group.waitForAll()
+            if peer == .up { await routing.server.shutdown(gracePeriod: .zero) }
+            if case .failure = outcome { try? await group.waitForAll() } else { try await group.waitForAll() }
+            try outcome.get()
         }
     }
 
@@ -132,6 +144,47 @@ extension ComplaintsFile.Params {
             complainant: ComplainantInput(name: "Li Na", phone: phone, email: email, locale: .zhCN), channel: channel,
             content: content, caseTrackingNumber: caseTrackingNumber, caseOverdue: caseOverdue, vulnerable: vulnerable,
             department: department, caseHandlerId: caseHandlerId, idempotencyKey: idempotencyKey
+        )
+    }
+}
+
+/// A stand-in routing service answering `routing.caseAssignment` from a table of cases.
+final class FakeRouting: Sendable {
+    final class State: Sendable {
+        let cases: Mutex<[String: RoutingCaseAssignment.Result]>
+        let calls = Atomic(0)
+        init(_ cases: [RoutingCaseAssignment.Result]) {
+            self.cases = Mutex(Dictionary(uniqueKeysWithValues: cases.map { ($0.trackingNumber, $0) }))
+        }
+    }
+    let state: State
+    let server: RPCServer
+
+    /// How many times routing was asked.
+    var calls: Int { state.calls.load(ordering: .relaxed) }
+
+    init(cases: [RoutingCaseAssignment.Result]) {
+        let state = State(cases)
+        var methods = RPCMethodTable()
+        methods.register(RoutingCaseAssignment.self) { params, _ in
+            state.calls.add(1, ordering: .relaxed)
+            guard let number = params.trackingNumber, let found = state.cases.withLock({ $0[number] }) else {
+                throw RPCError.notFound("routing has never received case \(params.trackingNumber ?? params.caseId ?? "")")
+            }
+            return found
+        }
+        self.state = state
+        self.server = RPCServer(configuration: RPCServerConfiguration(serviceName: "routing"), methods: methods, logger: ComplaintsHarness.logger)
+    }
+
+    /// A case with `department`, handled by `handler`, due on `dueDate`.
+    static func routed(
+        _ trackingNumber: String, department: String = "civil_affairs", handler: String? = "handler-9", overdue: Bool = false
+    ) -> RoutingCaseAssignment.Result {
+        RoutingCaseAssignment.Result(
+            caseId: "case-\(trackingNumber)", trackingNumber: trackingNumber, department: department, departmentName: "民政科",
+            handler: handler.map { StaffRef(id: $0, role: "handler") }, dueDate: "2026-11-30", overdue: overdue,
+            status: .inProgress
         )
     }
 }

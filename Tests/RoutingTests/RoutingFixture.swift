@@ -45,12 +45,16 @@ struct RoutingFixture: Sendable {
     static func run<T: Sendable>(
         now: String = "2026-11-23T02:00:00Z",
         maxExtensionDays: Int = 10,
+        supervisorMargin: Int? = 3,
+        seedAtStart: Bool = false,
         _ body: @Sendable (RoutingFixture) async throws -> T
     ) async throws -> T {
         let clock = TestClock(now)
         let settings = RoutingSettings(
             calendar: try WorkCalendar.bundled, urgentLimitPercent: 50, maxExtensionWorkingDays: maxExtensionDays,
-            warnWorkingDaysBefore: 1, slaInterval: .seconds(3_600), staffLocale: .zhCN, now: { clock.now }
+            warnWorkingDaysBefore: 1, supervisorMarginWorkingDays: supervisorMargin,
+            supervisor: .init(id: "sup-1", name: "Supervisor Wang", email: "sup@hall.example"),
+            slaInterval: .seconds(3_600), staffLocale: .zhCN, seedOrganisationAtStart: seedAtStart, now: { clock.now }
         )
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "routing")
         let closed = [RPCTarget(host: "127.0.0.1", port: 1)]

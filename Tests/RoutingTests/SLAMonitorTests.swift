@@ -76,6 +76,61 @@ struct SLAMonitorTests {
         }
     }
 
+    @Test func aCaseOverdueByMoreThanTheMarginIsEscalatedToTheSupervisorOnceEvenWithTwoMonitors() async throws {
+        try await RoutingFixture.run(supervisorMargin: 2) { f in
+            try await f.createDepartments()
+            try await f.addHandler("c-1", department: "civil", capacity: 10)
+            // Due Wed 25 Nov.
+            #expect(try await f.dispatch("late", limit: 2).dueDate == "2026-11-25")
+            // Accepted three weeks earlier: due Wed 4 Nov, far past the margin at the first scan.
+            #expect(try await f.dispatch("ancient", limit: 2, acceptedAt: "2026-11-02T02:00:00Z").dueDate == "2026-11-04")
+            let one = SLAMonitor(database: f.database, settings: f.settings, logger: quietLogger)
+            let two = SLAMonitor(database: f.database, settings: f.settings, logger: quietLogger)
+
+            // Thu 26: `late` goes to its head only; `ancient` to its head and the supervisor at once.
+            let thursday = try await one.scan(now: isoDate("2026-11-26T02:00:00Z"))
+            #expect(thursday.escalated == 2 && thursday.escalatedToSupervisor == 1)
+            // Fri 27: 2 working days over, not more than the margin.
+            #expect(try await one.scan(now: isoDate("2026-11-27T02:00:00Z")).escalatedToSupervisor == 0)
+            // Mon 30: 3 working days over. Two replicas scan at once: one escalation.
+            let monday = isoDate("2026-11-30T02:00:00Z")
+            async let a = one.scan(now: monday)
+            async let b = two.scan(now: monday)
+            let reports = try await [a, b]
+            #expect(reports.map(\.escalatedToSupervisor).reduce(0, +) == 1)
+            #expect(try await one.scan(now: isoDate("2026-12-01T02:00:00Z")) == SLAScanReport())
+
+            let rows = try await f.database.query("""
+                SELECT a.case_id, e.level, e.escalated_to FROM routing_escalations e
+                JOIN routing_assignments a ON a.id = e.assignment_id ORDER BY a.case_id, e.level
+                """).map { "\(try $0.decode(String.self, column: "case_id"))/\(try $0.decode(String.self, column: "level"))/\(try $0.decode(String.self, column: "escalated_to"))" }
+            #expect(rows == ["ancient/department_head/head-civil", "ancient/supervisor/sup-1", "late/department_head/head-civil", "late/supervisor/sup-1"])
+
+            let toSupervisor = try await f.notifications().filter { $0.recipients.first?.email == "sup@hall.example" }
+            #expect(toSupervisor.map(\.key).sorted() == [
+                "routing/ancient/escalation/supervisor/2026-11-04", "routing/late/escalation/supervisor/2026-11-25",
+            ])
+            for send in toSupervisor {
+                #expect(send.template == .staffEscalation && send.urgency == .urgent)
+                #expect(Set(send.variables.keys) == Set(send.template.requiredVariables))
+            }
+            let events = try await f.progress(of: "late")
+            #expect(events.map(\.event) == [.routed, .overdue, .escalated, .escalated])
+            #expect(events.last?.note == "escalated to the supervisor sup-1")
+        }
+    }
+
+    @Test func withoutASupervisorMarginOnlyTheHeadIsCalled() async throws {
+        try await RoutingFixture.run(supervisorMargin: nil) { f in
+            try await f.createDepartments()
+            try await f.addHandler("c-1", department: "civil")
+            try await f.dispatch("ancient", limit: 2, acceptedAt: "2026-11-02T02:00:00Z")
+            let monitor = SLAMonitor(database: f.database, settings: f.settings, logger: quietLogger)
+            #expect(try await monitor.scan(now: isoDate("2026-11-30T02:00:00Z")) == SLAScanReport(warned: 0, escalated: 1))
+            #expect(try await f.count("routing_escalations") == 1)
+        }
+    }
+
     @Test func theStateTableAllowsOnlyTheDocumentedTransitions() async throws {
         // Checked through the service: each (state, action) pair outside the table is refused.
         try await RoutingFixture.run { f in

@@ -15,6 +15,9 @@ bin=$(swift build -c "$config" --show-bin-path)
 
 mkdir -p "$root/.data/pids" "$root/.logs"
 export ONESTOP_LOG_FORMAT=${ONESTOP_LOG_FORMAT:-text}
+# The routing service seeds its demonstration organisation (Services/Routing/Service/Organisation)
+# when its database is empty, so cases registered locally are routed to someone.
+export ONESTOP_ROUTING_SEED_ORGANISATION=${ONESTOP_ROUTING_SEED_ORGANISATION:-when-empty}
 
 # Local stand-ins for the mail server and the SMS gateway (the notification service's defaults):
 # every email lands in .logs/mail.log, every SMS in .logs/sms.log.

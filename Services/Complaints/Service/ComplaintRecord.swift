@@ -43,6 +43,12 @@ struct ComplaintRecord: Sendable {
     var acceptedAt: Date?
     var closedAt: Date?
     var sourceRatingId: UUID?
+    /// `routing`, `filing` or `officer`; nil while no department is set.
+    var departmentSource: String?
+    /// Why the complaint has no department (routing down, case unknown, no case named).
+    var departmentMissingReason: String?
+    /// When the first-response timer escalated it to the supervisor.
+    var firstResponseEscalatedAt: Date?
 
     /// The columns `init(row:)` reads, in a SELECT list.
     static let columns = SQL(unsafeSQL: """
@@ -50,7 +56,8 @@ struct ComplaintRecord: Sendable {
         case_tracking_number, case_overdue, vulnerable, case_handler_id, content, category, severity,
         classification_reasons, department, assignee_id, escalated, filed_at, first_response_due_at,
         first_response_at, resolution_due_date::text AS resolution_due_date, outcome, resolution, remedy,
-        root_cause, resolved_at, reopen_count, accepted_at, closed_at, source_rating_id
+        root_cause, resolved_at, reopen_count, accepted_at, closed_at, source_rating_id, department_source,
+        department_missing_reason, first_response_escalated_at
         """)
 
     init(row: PostgresRow) throws {
@@ -96,13 +103,16 @@ struct ComplaintRecord: Sendable {
         acceptedAt = try value("accepted_at")
         closedAt = try value("closed_at")
         sourceRatingId = try value("source_rating_id")
+        departmentSource = try value("department_source")
+        departmentMissingReason = try value("department_missing_reason")
+        firstResponseEscalatedAt = try value("first_response_escalated_at")
     }
 
     init(
         id: UUID, number: String, channel: IntakeChannel, complainantName: String, phone: String?, email: String?,
         locale: CustomerLocale, caseTrackingNumber: String?, caseOverdue: Bool, vulnerable: Bool, caseHandlerId: String?,
         content: String, decision: ClassificationRules.Decision, department: String?, filedAt: Date,
-        firstResponseDueAt: Date, sourceRatingId: UUID?
+        firstResponseDueAt: Date, sourceRatingId: UUID?, departmentSource: String? = nil, departmentMissingReason: String? = nil
     ) {
         self.id = id
         self.number = number
@@ -127,6 +137,8 @@ struct ComplaintRecord: Sendable {
         self.firstResponseDueAt = firstResponseDueAt
         self.reopenCount = 0
         self.sourceRatingId = sourceRatingId
+        self.departmentSource = departmentSource
+        self.departmentMissingReason = departmentMissingReason
     }
 
     var lifecycleState: ComplaintLifecycle.State {
@@ -146,7 +158,9 @@ struct ComplaintRecord: Sendable {
             assigneeId: assigneeId, escalated: escalated, filedAt: filedAt, firstResponseDueAt: firstResponseDueAt,
             firstResponseAt: firstResponseAt, resolutionDueDate: resolutionDueDate, outcome: outcome,
             resolution: resolution, remedy: remedy, rootCause: rootCause, resolvedAt: resolvedAt, reopenCount: reopenCount,
-            acceptedAt: acceptedAt, closedAt: closedAt, sourceRatingId: sourceRatingId.map { $0.uuidString.lowercased() }
+            acceptedAt: acceptedAt, closedAt: closedAt, sourceRatingId: sourceRatingId.map { $0.uuidString.lowercased() },
+            departmentSource: departmentSource, departmentMissingReason: departmentMissingReason,
+            firstResponseEscalatedAt: firstResponseEscalatedAt
         )
     }
 
@@ -157,6 +171,8 @@ struct ComplaintRecord: Sendable {
             "escalated": String(escalated), "reopenCount": String(reopenCount),
         ]
         snapshot["department"] = department
+        snapshot["departmentSource"] = departmentSource
+        snapshot["departmentMissingReason"] = departmentMissingReason
         snapshot["assigneeId"] = assigneeId
         snapshot["resolutionDueDate"] = resolutionDueDate
         snapshot["outcome"] = outcome?.rawValue

@@ -73,14 +73,14 @@ struct ComplaintStore: Sendable {
                 id, number, idempotency_key, status, channel, complainant_name, complainant_phone, complainant_email,
                 phone_hash, email_hash, locale, case_tracking_number, case_overdue, vulnerable, case_handler_id, content,
                 category, severity, classification_reasons, department, filed_at, first_response_due_at,
-                source_rating_id, updated_at)
+                source_rating_id, department_source, department_missing_reason, updated_at)
             VALUES (
                 \(record.id), \(record.number), \(idempotencyKey), \(record.status.rawValue), \(record.channel.rawValue),
                 \(record.complainantName), \(record.phone), \(record.email), \(hashes.phone), \(hashes.email),
                 \(record.locale.rawValue), \(record.caseTrackingNumber), \(record.caseOverdue), \(record.vulnerable),
                 \(record.caseHandlerId), \(record.content), \(record.category), \(record.severity.rawValue),
                 \(record.classificationReasons), \(record.department), \(record.filedAt), \(record.firstResponseDueAt),
-                \(record.sourceRatingId), \(record.filedAt))
+                \(record.sourceRatingId), \(record.departmentSource), \(record.departmentMissingReason), \(record.filedAt))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
             """)
@@ -109,7 +109,9 @@ struct ComplaintStore: Sendable {
                 first_response_at = \(record.firstResponseAt), resolution_due_date = \(record.resolutionDueDate)::date,
                 outcome = \(record.outcome?.rawValue), resolution = \(record.resolution), remedy = \(record.remedy),
                 root_cause = \(record.rootCause), resolved_at = \(record.resolvedAt), reopen_count = \(record.reopenCount),
-                accepted_at = \(record.acceptedAt), closed_at = \(record.closedAt), updated_at = clock_timestamp()
+                accepted_at = \(record.acceptedAt), closed_at = \(record.closedAt),
+                department_source = \(record.departmentSource), department_missing_reason = \(record.departmentMissingReason),
+                first_response_escalated_at = \(record.firstResponseEscalatedAt), updated_at = clock_timestamp()
             WHERE id = \(record.id)
             """)
     }
@@ -134,11 +136,14 @@ struct ComplaintStore: Sendable {
     }
 
     /// Records an escalation level once; false when that level was already recorded.
-    func recordEscalation(complaintID: UUID, level: Int, reason: String, to staffID: String, connection: PostgresConnection) async throws -> Bool {
+    /// Records an escalation once per complaint, kind and level; false when it was already recorded.
+    func recordEscalation(
+        complaintID: UUID, kind: String = "severity", level: Int, reason: String, to staffID: String, connection: PostgresConnection
+    ) async throws -> Bool {
         let rows = try await connection.query("""
-            INSERT INTO complaint_escalations (complaint_id, level, reason, to_staff_id)
-            VALUES (\(complaintID), \(level), \(reason), \(staffID))
-            ON CONFLICT (complaint_id, level) DO NOTHING
+            INSERT INTO complaint_escalations (complaint_id, kind, level, reason, to_staff_id)
+            VALUES (\(complaintID), \(kind), \(level), \(reason), \(staffID))
+            ON CONFLICT (complaint_id, kind, level) DO NOTHING
             RETURNING level
             """)
         return !rows.isEmpty
@@ -194,11 +199,12 @@ struct ComplaintStore: Sendable {
             )
         }
         let escalations = try await connection.query("""
-            SELECT level, reason, to_staff_id, at FROM complaint_escalations WHERE complaint_id = \(record.id) ORDER BY level
+            SELECT kind, level, reason, to_staff_id, at FROM complaint_escalations WHERE complaint_id = \(record.id) ORDER BY at, kind, level
             """).map { row in
             ComplaintsGet.Escalation(
                 level: try row.decode(Int.self, column: "level"), reason: try row.decode(String.self, column: "reason"),
-                toStaffId: try row.decode(String.self, column: "to_staff_id"), at: try row.decode(Date.self, column: "at")
+                toStaffId: try row.decode(String.self, column: "to_staff_id"), at: try row.decode(Date.self, column: "at"),
+                kind: try row.decode(String.self, column: "kind")
             )
         }
         let classifications = try await connection.query("""

@@ -39,13 +39,21 @@ public struct ComplaintsConfiguration: Sendable {
     /// Content length bounds, in characters.
     public var minContentLength: Int
     public var maxContentLength: Int
+    /// How long filing waits for routing's answer about the case complained about before filing
+    /// without it (filing never fails because routing is down).
+    public var routingTimeout: Duration
+    /// How often the first-response timer looks for complaints not acknowledged in time.
+    public var timerInterval: Duration
+    /// Complaints escalated per timer transaction.
+    public var timerBatchSize: Int
 
     public init(
         rules: ClassificationRules, calendar: WorkCalendar, firstResponseHours: Int = 24, resolutionWorkingDays: Int = 10,
         majorResolutionWorkingDays: Int = 3, maxReopens: Int = 2,
         supervisor: Supervisor = Supervisor(id: "supervisor", name: "Duty supervisor", email: "supervisor@onestop.local"),
         contactHashKey: String = "onestop-complaints-development-hash-key", minContentLength: Int = 5,
-        maxContentLength: Int = 4000
+        maxContentLength: Int = 4000, routingTimeout: Duration = .seconds(2), timerInterval: Duration = .seconds(60),
+        timerBatchSize: Int = 200
     ) {
         self.rules = rules
         self.calendar = calendar
@@ -57,6 +65,9 @@ public struct ComplaintsConfiguration: Sendable {
         self.contactHashKey = contactHashKey
         self.minContentLength = minContentLength
         self.maxContentLength = maxContentLength
+        self.routingTimeout = routingTimeout
+        self.timerInterval = timerInterval
+        self.timerBatchSize = timerBatchSize
     }
 
     /// Reads the settings; throws one `ConfigurationError` naming every bad variable.
@@ -76,6 +87,8 @@ public struct ComplaintsConfiguration: Sendable {
         let hashKey = env.string("ONESTOP_COMPLAINTS_CONTACT_HASH_KEY", default: "onestop-complaints-development-hash-key")
         env.require(hashKey.utf8.count >= 16, "ONESTOP_COMPLAINTS_CONTACT_HASH_KEY must be at least 16 bytes")
         let maxContent = env.integer("ONESTOP_COMPLAINTS_MAX_CONTENT_LENGTH", default: 4000, range: 50...100_000)
+        let routingTimeout = env.integer("ONESTOP_COMPLAINTS_ROUTING_TIMEOUT_MS", default: 2_000, range: 50...60_000)
+        let timerInterval = env.integer("ONESTOP_COMPLAINTS_TIMER_INTERVAL_MS", default: 60_000, range: 10...86_400_000)
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
         let rules: ClassificationRules
         do {
@@ -86,7 +99,8 @@ public struct ComplaintsConfiguration: Sendable {
         return ComplaintsConfiguration(
             rules: rules, calendar: try WorkCalendar.fromEnvironment(environment), firstResponseHours: firstResponseHours,
             resolutionWorkingDays: resolutionDays, majorResolutionWorkingDays: majorDays, maxReopens: maxReopens,
-            supervisor: supervisor, contactHashKey: hashKey, maxContentLength: maxContent
+            supervisor: supervisor, contactHashKey: hashKey, maxContentLength: maxContent,
+            routingTimeout: .milliseconds(routingTimeout), timerInterval: .milliseconds(timerInterval)
         )
     }
 

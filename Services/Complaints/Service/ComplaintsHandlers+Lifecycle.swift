@@ -39,7 +39,11 @@ extension ComplaintsHandlers {
                     reason: reason, actorID: actor.id, connection: connection
                 )
             }
-            if let department { record.department = department }
+            if let department {
+                record.department = department
+                record.departmentSource = "officer"
+                record.departmentMissingReason = nil
+            }
             if let caseHandlerId { record.caseHandlerId = caseHandlerId }
             try await route(&record, reason: reason.map { "officer \(actor.id): \($0)" } ?? "", actor: actor, connection: connection)
         }
@@ -201,6 +205,8 @@ extension ComplaintsHandlers {
         let actor = self.actor(context, default: "customer")
         let rated = params
         let threshold = configuration.rules.lowRatingThreshold
+        // A low rating opens a follow-up: routing is asked before the transaction, not inside it.
+        let lookup: CaseLookup? = rated.score <= threshold ? await lookupCase(tracking) : nil
         let result = try await inbox.receive(context) { connection in
             guard let ratingID = try await store.insertRating(rated, id: UUID.v7(), connection: connection) else {
                 throw RPCError.conflict("case \(tracking) has already been rated; each case is rated once")
@@ -212,13 +218,16 @@ extension ComplaintsHandlers {
             var followUp: ComplaintView?
             if rated.score <= threshold {
                 let comment = rated.comment.map { ": \($0)" } ?? ""
-                let filing = Filing(
+                var filing = Filing(
                     name: customer?.0 ?? "Customer of case \(tracking)", phone: customer?.1, email: customer?.2,
                     locale: rated.customer?.locale ?? .zhCN, channel: .online,
                     content: "Low satisfaction rating (\(rated.score)/5) for case \(tracking)\(comment)",
                     caseTrackingNumber: tracking, caseOverdue: false, vulnerable: false, department: rated.department,
-                    caseHandlerId: nil, idempotencyKey: nil, sourceRatingId: ratingID, fixedCategory: nil
+                    caseHandlerId: nil, idempotencyKey: nil, sourceRatingId: ratingID, fixedCategory: nil,
+                    departmentSource: rated.department == nil ? nil : "filing",
+                    departmentMissingReason: rated.department == nil ? "the rating named no department" : nil
                 )
+                if let lookup { filing = Self.apply(lookup, to: filing) }
                 let complaint = try await file(filing, actor: ComplaintStore.Actor(id: "system", role: "satisfaction", trace: actor.trace), connection: connection)
                 try await store.linkFollowUp(ratingID: ratingID, complaintID: try Self.complaintID(complaint.id), connection: connection)
                 followUp = complaint

@@ -19,11 +19,14 @@ struct ComplaintsHandlers: Sendable {
     let database: PostgresPool
     let store: ComplaintStore
     let inbox: Inbox
+    /// Asked which department holds the case complained about; nil = never ask.
+    let routing: RPCClient?
     let logger: Logger
 
-    init(configuration: ComplaintsConfiguration, database: PostgresPool, logger: Logger) {
+    init(configuration: ComplaintsConfiguration, database: PostgresPool, routing: RPCClient? = nil, logger: Logger) {
         self.configuration = configuration
         self.database = database
+        self.routing = routing
         self.store = ComplaintStore(contactHashKey: configuration.contactHashKey)
         self.inbox = Inbox(database: database)
         self.logger = logger
@@ -52,10 +55,15 @@ struct ComplaintsHandlers: Sendable {
         var idempotencyKey: String?
         var sourceRatingId: UUID?
         var fixedCategory: String?
+        var departmentSource: String? = nil
+        var departmentMissingReason: String? = nil
+        /// What routing said about the case, for the classification reasons.
+        var routingNote: String? = nil
     }
 
     func file(_ params: ComplaintsFile.Params, context: RPCContext) async throws -> ComplaintView {
-        let filing = try validate(params)
+        let validated = try validate(params)
+        let filing = await withCaseRouting(validated)
         let actor = self.actor(context, default: "complainant")
         // The day's counter row is taken in its own short statement, not held for the whole
         // filing transaction, so concurrent filings do not queue on it. A filing that fails or
@@ -76,14 +84,17 @@ struct ComplaintsHandlers: Sendable {
         guard content.count >= configuration.minContentLength, content.count <= configuration.maxContentLength else {
             throw .invalidParams("content: write \(configuration.minContentLength) to \(configuration.maxContentLength) characters describing the complaint")
         }
+        let department = try Self.optionalReference(params.department, field: "department")
         return Filing(
             name: name, phone: phone, email: email, locale: params.complainant.locale ?? .zhCN, channel: params.channel,
             content: content,
             caseTrackingNumber: try Self.optionalReference(params.caseTrackingNumber, field: "caseTrackingNumber"),
             caseOverdue: params.caseOverdue ?? false, vulnerable: params.vulnerable ?? false,
-            department: try Self.optionalReference(params.department, field: "department"),
+            department: department,
             caseHandlerId: try Self.optionalReference(params.caseHandlerId, field: "caseHandlerId"),
-            idempotencyKey: try Self.optionalReference(params.idempotencyKey, field: "idempotencyKey", maxLength: 200)
+            idempotencyKey: try Self.optionalReference(params.idempotencyKey, field: "idempotencyKey", maxLength: 200),
+            departmentSource: department == nil ? nil : "filing",
+            departmentMissingReason: department == nil ? "no department was given and no case named; a complaint officer sets the department" : nil
         )
     }
 
@@ -134,6 +145,7 @@ struct ComplaintsHandlers: Sendable {
         if filing.sourceRatingId != nil && decision.category == rules.defaultCategory {
             decision.category = rules.lowRatingCategory
         }
+        if let note = filing.routingNote { decision.reasons.append(note) }
         let number = if let number { number } else {
             try await store.nextNumber(on: configuration.calendar.today(at: now), connection: connection)
         }
@@ -143,7 +155,8 @@ struct ComplaintsHandlers: Sendable {
             caseOverdue: filing.caseOverdue, vulnerable: filing.vulnerable, caseHandlerId: filing.caseHandlerId,
             content: filing.content, decision: decision, department: filing.department, filedAt: now,
             firstResponseDueAt: now.addingTimeInterval(Double(configuration.firstResponseHours) * 3600),
-            sourceRatingId: filing.sourceRatingId
+            sourceRatingId: filing.sourceRatingId, departmentSource: filing.departmentSource,
+            departmentMissingReason: filing.departmentMissingReason
         )
         guard try await store.insert(record, idempotencyKey: filing.idempotencyKey, hashes: hashes, connection: connection) else {
             // A concurrent filing with the same key committed first.

@@ -22,8 +22,15 @@ public enum ComplaintsService {
             service: .complaints,
             migrationsDirectory: Bundle.module.url(forResource: "Migrations", withExtension: nil),
             methods: { context in
-                let handlers = ComplaintsHandlers(configuration: try configuration(), database: context.database, logger: context.logger)
+                let handlers = ComplaintsHandlers(
+                    configuration: try configuration(), database: context.database, routing: context.client(for: .routing),
+                    logger: context.logger
+                )
                 return methods(handlers)
+            },
+            backgroundServices: { context in
+                guard let settings = try? configuration() else { return [] }
+                return [FirstResponseMonitor(configuration: settings, database: context.database, logger: context.logger)]
             }
         )
     }

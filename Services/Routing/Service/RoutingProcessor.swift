@@ -84,6 +84,14 @@ struct RoutingProcessor: Sendable {
         }
     }
 
+    func seedOrganisation(_ p: RoutingSeedOrganisation.Params, context: RPCContext) async throws -> RoutingSeedOrganisation.Result {
+        let actor = try Self.officer(context, action: "seed the organisation")
+        let seed = try OrganisationSeed.load(settings.organisationSeedFile)
+        return try await database.withTransaction { c in
+            try await seed.apply(onlyIfEmpty: p.onlyIfEmpty ?? false, actor: actor.id, role: actor.kind.rawValue, trace: context.meta.traceparent, on: c)
+        }
+    }
+
     func listOrganisation() async throws -> RoutingListOrganisation.Result {
         try await database.withConnection { c in
             RoutingListOrganisation.Result(

@@ -27,7 +27,10 @@ public enum RoutingService {
             },
             backgroundServices: { context in
                 guard let settings = try? loaded.get() else { return [] }
-                return [SLAMonitor(database: context.database, settings: settings, logger: context.logger)]
+                return [
+                    OrganisationSeeder(database: context.database, settings: settings, logger: context.logger),
+                    SLAMonitor(database: context.database, settings: settings, logger: context.logger),
+                ]
             }
         )
     }
@@ -37,6 +40,7 @@ public enum RoutingService {
         table.register(RoutingUpsertDepartment.self) { try await p.upsertDepartment($0, context: $1) }
         table.register(RoutingUpsertHandler.self) { try await p.upsertHandler($0, context: $1) }
         table.register(RoutingSetRule.self) { try await p.setRule($0, context: $1) }
+        table.register(RoutingSeedOrganisation.self) { try await p.seedOrganisation($0, context: $1) }
         table.register(RoutingListOrganisation.self) { _, _ in try await p.listOrganisation() }
         table.register(RoutingDispatch.self) { try await p.dispatch($0, context: $1) }
         table.register(RoutingAccept.self) { try await p.accept($0, context: $1) }
@@ -50,6 +54,8 @@ public enum RoutingService {
         table.register(RoutingReassign.self) { try await p.reassign($0, context: $1) }
         table.register(RoutingGetAssignment.self) { try await p.getAssignment($0, context: $1) }
         table.register(RoutingListDepartmentQueue.self) { params, _ in try await p.listDepartmentQueue(params) }
+        table.register(RoutingCaseAssignment.self) { try await p.caseAssignment($0, context: $1) }
+        table.register(RoutingExplainDeadline.self) { try await p.explainDeadline($0, context: $1) }
         return table
     }
 }

@@ -17,12 +17,21 @@ public struct RoutingSettings: Sendable {
     public var maxExtensionWorkingDays: Int
     /// How many working days before the due date the handler is warned.
     public var warnWorkingDaysBefore: Int
+    /// A case overdue by more than this many working days is escalated, beyond its department
+    /// head, to the supervisor; nil turns that level off.
+    public var supervisorMarginWorkingDays: Int?
+    /// Who receives the supervisor-level escalations.
+    public var supervisor: RoutingStaffContact
     /// How often the SLA monitor scans.
     public var slaInterval: Duration
     /// Cases handled per SLA transaction.
     public var slaBatchSize: Int
     /// The language of staff notifications.
     public var staffLocale: CustomerLocale
+    /// Seed the organisation at start when it is empty (the local demo).
+    public var seedOrganisationAtStart: Bool
+    /// The organisation seed file; nil = the one shipped with the service.
+    public var organisationSeedFile: URL?
     /// The current instant; tests move it.
     public var now: @Sendable () -> Date
 
@@ -31,18 +40,26 @@ public struct RoutingSettings: Sendable {
         urgentLimitPercent: Int = 50,
         maxExtensionWorkingDays: Int = 10,
         warnWorkingDaysBefore: Int = 1,
+        supervisorMarginWorkingDays: Int? = 3,
+        supervisor: RoutingStaffContact = RoutingSettings.defaultSupervisor,
         slaInterval: Duration = .seconds(60),
         slaBatchSize: Int = 500,
         staffLocale: CustomerLocale = .zhCN,
+        seedOrganisationAtStart: Bool = false,
+        organisationSeedFile: URL? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.calendar = calendar
         self.urgentLimitPercent = urgentLimitPercent
         self.maxExtensionWorkingDays = maxExtensionWorkingDays
         self.warnWorkingDaysBefore = warnWorkingDaysBefore
+        self.supervisorMarginWorkingDays = supervisorMarginWorkingDays
+        self.supervisor = supervisor
         self.slaInterval = slaInterval
         self.slaBatchSize = slaBatchSize
         self.staffLocale = staffLocale
+        self.seedOrganisationAtStart = seedOrganisationAtStart
+        self.organisationSeedFile = organisationSeedFile
         self.now = now
     }
 
@@ -50,20 +67,35 @@ public struct RoutingSettings: Sendable {
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RoutingSettings {
         var env = EnvironmentReader(environment)
         let calendar = try WorkCalendar.fromEnvironment(environment)
+        // -1 turns the supervisor level off.
+        let margin = env.integer("ONESTOP_ROUTING_SLA_SUPERVISOR_MARGIN_DAYS", default: 3, range: -1...365)
         let settings = RoutingSettings(
             calendar: calendar,
             urgentLimitPercent: env.integer("ONESTOP_ROUTING_URGENT_LIMIT_PERCENT", default: 50, range: 1...100),
             maxExtensionWorkingDays: env.integer("ONESTOP_ROUTING_MAX_EXTENSION_DAYS", default: 10, range: 0...365),
             warnWorkingDaysBefore: env.integer("ONESTOP_ROUTING_SLA_WARN_DAYS", default: 1, range: 0...60),
+            supervisorMarginWorkingDays: margin < 0 ? nil : margin,
+            supervisor: RoutingStaffContact(
+                id: env.string("ONESTOP_ROUTING_SUPERVISOR_ID", default: defaultSupervisor.id),
+                name: env.string("ONESTOP_ROUTING_SUPERVISOR_NAME", default: defaultSupervisor.name),
+                email: env.optionalString("ONESTOP_ROUTING_SUPERVISOR_EMAIL") ?? defaultSupervisor.email,
+                phone: env.optionalString("ONESTOP_ROUTING_SUPERVISOR_PHONE")
+            ),
             slaInterval: .milliseconds(env.integer("ONESTOP_ROUTING_SLA_INTERVAL_MS", default: 60_000, range: 10...86_400_000)),
             slaBatchSize: env.integer("ONESTOP_ROUTING_SLA_BATCH_SIZE", default: 500, range: 1...100_000),
-            staffLocale: env.choice("ONESTOP_ROUTING_STAFF_LOCALE", default: StaffLocale.zhCN) == .en ? .en : .zhCN
+            staffLocale: env.choice("ONESTOP_ROUTING_STAFF_LOCALE", default: StaffLocale.zhCN) == .en ? .en : .zhCN,
+            seedOrganisationAtStart: env.choice("ONESTOP_ROUTING_SEED_ORGANISATION", default: SeedAtStart.off) == .whenEmpty,
+            organisationSeedFile: env.optionalString("ONESTOP_ROUTING_SEED_FILE").map { URL(fileURLWithPath: $0) }
         )
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
         return settings
     }
 
+    /// The duty supervisor of the local run.
+    public static let defaultSupervisor = RoutingStaffContact(id: "supervisor", name: "Duty supervisor", email: "supervisor@onestop.local")
+
     enum StaffLocale: String, CaseIterable { case zhCN = "zh-cn", en }
+    enum SeedAtStart: String, CaseIterable { case off, whenEmpty = "when-empty" }
 
     /// Today on the working calendar.
     var today: LocalDate { calendar.today(at: now()) }

@@ -237,6 +237,22 @@ enum RoutingStore {
             """).first.map(decodeAssignment)
     }
 
+    /// The newest assignment of a tracking number (a number names one case; newest first in case
+    /// a case was ever dispatched under a new id).
+    static func assignment(trackingNumber: String, on c: PostgresConnection) async throws -> AssignmentRecord? {
+        try await c.query("""
+            SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments WHERE tracking_number = \(trackingNumber)
+            ORDER BY created_at DESC LIMIT 1
+            """).first.map(decodeAssignment)
+    }
+
+    /// When the case was last reopened (its clock restarted), from its slips.
+    static func lastReopen(assignment: UUID, on c: PostgresConnection) async throws -> Date? {
+        try await c.query("""
+            SELECT at FROM routing_slips WHERE assignment_id = \(assignment) AND kind = 'reopen' ORDER BY seq DESC LIMIT 1
+            """).first?.decode(Date.self, column: "at")
+    }
+
     static func queue(
         department: String, states: [RoutingAssignmentState], handler: String?, limit: Int, on c: PostgresConnection
     ) async throws -> [AssignmentRecord] {

@@ -16,16 +16,20 @@ public struct SLAScanReport: Sendable, Equatable {
     public var warned = 0
     /// Cases found overdue and escalated to their department head.
     public var escalated = 0
+    /// Cases overdue by more than the margin and escalated to the supervisor.
+    public var escalatedToSupervisor = 0
 
-    public init(warned: Int = 0, escalated: Int = 0) {
+    public init(warned: Int = 0, escalated: Int = 0, escalatedToSupervisor: Int = 0) {
         self.warned = warned
         self.escalated = escalated
+        self.escalatedToSupervisor = escalatedToSupervisor
     }
 }
 
-/// Periodically warns handlers whose cases near their due date and escalates overdue cases to
-/// the department head: each once per case and due date (a new due date arms them again),
-/// recorded and announced through the outbox in the transaction that marks the case.
+/// Periodically warns handlers whose cases near their due date, escalates overdue cases to the
+/// department head and, once overdue by more than the configured margin, to the supervisor:
+/// each level once per case and due date (a new due date arms them again), recorded and
+/// announced through the outbox in the transaction that marks the case.
 ///
 /// Several replicas may run it: cases are claimed with `FOR UPDATE SKIP LOCKED` and the notice
 /// and escalation rows are unique, so nothing is sent twice. Each scan reads only the two
@@ -73,12 +77,22 @@ public struct SLAMonitor: Service {
             report.escalated += done
             if done < settings.slaBatchSize { break }
         }
+        if let margin = settings.supervisorMarginWorkingDays {
+            let latestDue = Self.latestDueDate(overdueByMoreThan: margin, today: today, on: calendar)
+            while true {
+                let done = try await database.withTransaction { c in
+                    try await supervisorBatch(latestDue: latestDue, today: today, now: now, on: c)
+                }
+                report.escalatedToSupervisor += done
+                if done < settings.slaBatchSize { break }
+            }
+        }
         while true {
             let done = try await database.withTransaction { c in try await warnBatch(today: today, cutoff: cutoff, on: c) }
             report.warned += done
             if done < settings.slaBatchSize { break }
         }
-        escalations.increment(by: report.escalated)
+        escalations.increment(by: report.escalated + report.escalatedToSupervisor)
         warnings.increment(by: report.warned)
         return report
     }
@@ -173,6 +187,56 @@ public struct SLAMonitor: Service {
             try await RoutingStore.audit(
                 actor: "system", role: "sla_monitor", action: "assignment.escalate", subject: "case/\(a.caseId)",
                 before: nil as String?, after: ["level": "department_head", "dueDate": a.dueDate.description, "escalatedTo": head?.id ?? ""],
+                trace: nil, on: c
+            )
+        }
+        return ids.count
+    }
+
+    /// The latest due date that is more than `margin` working days before `today`: a case due on
+    /// it or earlier is overdue by more than the margin.
+    static func latestDueDate(overdueByMoreThan margin: Int, today: LocalDate, on calendar: WorkCalendar) -> LocalDate {
+        var day = today.adding(days: -1)
+        // Bounded: every week has working days, and the margin is at most a year of them.
+        while calendar.workingDays(from: day, through: today) <= margin, day > today.adding(days: -3_660) {
+            day = day.adding(days: -1)
+        }
+        return day
+    }
+
+    private func supervisorBatch(latestDue: LocalDate, today: LocalDate, now: Date, on c: PostgresConnection) async throws -> Int {
+        let ids = try await c.query("""
+            SELECT case_id FROM routing_assignments
+            WHERE state IN ('assigned', 'in_progress') AND supervisor_escalated_for IS DISTINCT FROM due_date
+              AND due_date <= \(latestDue.description)::date
+            ORDER BY due_date LIMIT \(settings.slaBatchSize) FOR UPDATE SKIP LOCKED
+            """).map { try $0.decode(String.self, column: "case_id") }
+        let supervisor = settings.supervisor
+        for caseId in ids {
+            guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
+            try await c.execute("UPDATE routing_assignments SET supervisor_escalated_for = due_date WHERE id = \(a.id)")
+            let escalated = try await c.query("""
+                INSERT INTO routing_escalations (id, assignment_id, level, due_date, department, escalated_to)
+                VALUES (\(UUID.v7(at: now)), \(a.id), 'supervisor', \(a.dueDate.description)::date, \(a.department), \(supervisor.id))
+                ON CONFLICT DO NOTHING RETURNING 1 AS fresh
+                """)
+            guard !escalated.isEmpty else { continue }
+            let department = try await RoutingStore.department(a.department, on: c)
+            let handler = try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c) } ?? nil
+            let overdueDays = settings.calendar.workingDays(from: a.dueDate, through: today)
+            let reason = "overdue since \(a.dueDate) by \(overdueDays) working day(s), more than the \(settings.supervisorMarginWorkingDays ?? 0) allowed before the supervisor is called; department \(a.department), handler \(handler?.name ?? "none assigned")"
+            try await RoutingMessages.notifyStaff(
+                .staffEscalation, to: supervisor, key: "routing/\(a.caseId)/escalation/supervisor/\(a.dueDate)",
+                variables: ["staffName": supervisor.name, "subject": RoutingMessages.subject(of: a), "reference": a.trackingNumber, "reason": reason],
+                caseId: a.caseId, locale: settings.staffLocale, urgent: true, on: c
+            )
+            try await RoutingMessages.progress(
+                .escalated, of: a, actor: StaffRef(id: "system", role: "sla_monitor"), departmentName: department?.nameZh,
+                handlerName: handler?.name, reasons: [reason], note: "escalated to the supervisor \(supervisor.id)", at: now, on: c
+            )
+            try await RoutingStore.audit(
+                actor: "system", role: "sla_monitor", action: "assignment.escalate", subject: "case/\(a.caseId)",
+                before: nil as String?, after: ["level": "supervisor", "dueDate": a.dueDate.description, "escalatedTo": supervisor.id],
                 trace: nil, on: c
             )
         }
