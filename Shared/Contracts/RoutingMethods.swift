@@ -13,7 +13,7 @@ public enum RoutingRole {
     /// Maintains the organisation and may act on any case.
     public static let officer = "routing_officer"
     /// Treated like a routing officer.
-    public static let admin = "admin"
+    public static let admin = StaffRole.administrator.rawValue
 }
 
 // MARK: - Organisation

@@ -28,6 +28,15 @@ struct DegradedModeTests {
                 #expect(response.headers["retry-after"] != nil)
                 #expect(ContinuousClock.now - started < .seconds(4), "a dead service must not hold the client for long")
             }
+
+            // The timeline shows what intake knows and names the sources it could not read.
+            let timeline = try await gateway.request("GET", "/v1/cases/c1/timeline", cookie: officer)
+            #expect(timeline.status == 200, "\(timeline.body)")
+            let view = try json(timeline.body)
+            #expect(view["entries"]?[0]?["event"] == "registered")
+            let gaps = view["incomplete"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(gaps.count == 3, "\(gaps)")
+            #expect(gaps.contains { $0.hasPrefix("review:") } && gaps.contains { $0.hasPrefix("routing:") } && gaps.contains { $0.hasPrefix("complaints:") })
         }
     }
 }

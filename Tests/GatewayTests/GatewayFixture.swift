@@ -162,6 +162,9 @@ final class StubBackend: Sendable {
                     let code = params?["accessCode"]?.stringValue ?? params?["customer"]?["accessCode"]?.stringValue
                     guard code == rightCode else { throw RPCError.notFound("no case matches") }
                 }
+                if method == IntakeGetCase.name {
+                    return try JSONValueEncoder().encode(caseFile(id: params?["caseId"]?.stringValue ?? "c1"))
+                }
                 var answer: JSONObject = ["method": .string(method), "trackingNumber": "X", "department": "d-test", "serviceType": "residence_permit"]
                 answer["actor"] = actor.map { .string($0.id) } ?? .null
                 answer["actorRoles"] = .array((actor?.roles ?? []).map { .string($0) })
@@ -177,6 +180,19 @@ final class StubBackend: Sendable {
         let backend = StubBackend(server: server, port: address.port ?? 0)
         holder.backend.withLock { $0 = backend }
         return backend
+    }
+
+    /// A case file as intake would answer it.
+    static func caseFile(id: String) -> CaseView {
+        CaseView(
+            caseId: id, trackingNumber: "SH20261123000001", status: .accepted, serviceType: "residence_permit",
+            serviceName: "居住证", channel: .counter, applicantType: .individual, customerName: "张*",
+            idType: "resident_id", idNumberMasked: "1101**********002X", phoneMasked: nil, emailMasked: nil,
+            priority: .regular, confidentiality: .normal, description: "…", materials: [], notice: nil,
+            owner: "officer", department: "civil-affairs", handler: nil, dueDate: nil,
+            registeredAt: Date(timeIntervalSince1970: 1_795_000_000), archived: false,
+            timeline: [TimelineEntry(at: Date(timeIntervalSince1970: 1_795_000_000), event: "registered", actor: "officer", detail: nil)]
+        )
     }
 
     func stop() async {
