@@ -39,4 +39,29 @@ struct DegradedModeTests {
             #expect(gaps.contains { $0.hasPrefix("review:") } && gaps.contains { $0.hasPrefix("routing:") } && gaps.contains { $0.hasPrefix("complaints:") })
         }
     }
+
+    @Test("KPIs show what the running services know, name the rest, and come as CSV too")
+    func kpis() async throws {
+        try await GatewayFixture.with(backends: .onlyIntake) { gateway in
+            let admin = try await gateway.adminSession()
+            let supervisor = try await gateway.staff("sup", roles: ["supervisor"], admin: admin)
+            let response = try await gateway.request("GET", "/v1/kpis?from=2026-11-01T00:00:00Z&before=2026-12-01T00:00:00Z", cookie: supervisor)
+            #expect(response.status == 200, "\(response.body)")
+            let kpis = try json(response.body)
+            #expect(kpis["intake"]?["firstTimeCompleteRate"] == 0.5)
+            #expect(kpis["intake"]?["acceptanceRate"] == 1.0)
+            #expect(kpis["incomplete"]?.arrayValue?.count == 3)
+
+            let csv = try await gateway.request("GET", "/v1/kpis.csv", cookie: supervisor)
+            #expect(csv.status == 200)
+            #expect(csv.headers["content-type"]?.hasPrefix("text/csv") == true)
+            let lines = csv.body.split(separator: "\n").map(String.init)
+            #expect(lines.first == "section,metric,key,value")
+            #expect(lines.contains("intake,firstTimeCompleteRate,,0.5"), "\(lines)")
+            #expect(lines.contains("intake,byChannel.count,counter,3"), "\(lines)")
+
+            #expect(try await gateway.request("GET", "/v1/kpis?from=yesterday", cookie: supervisor).status == 400)
+            #expect(try await gateway.request("GET", "/v1/kpis", cookie: try await gateway.staff("clerk", roles: ["intake_officer"], admin: admin)).status == 403)
+        }
+    }
 }

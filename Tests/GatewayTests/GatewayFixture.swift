@@ -162,6 +162,13 @@ final class StubBackend: Sendable {
                     let code = params?["accessCode"]?.stringValue ?? params?["customer"]?["accessCode"]?.stringValue
                     guard code == rightCode else { throw RPCError.notFound("no case matches") }
                 }
+                if method == IntakeStats.name {
+                    return try JSONValueEncoder().encode(IntakeStats.Result(
+                        registered: 4, byChannel: [KeyedCount(key: "counter", count: 3), KeyedCount(key: "online", count: 1)],
+                        byServiceType: [KeyedCount(key: "residence_permit", count: 4)], byDay: [], byStatus: [],
+                        accepted: 4, firstTimeComplete: 2, notAccepted: 0, secondsToAcceptanceP50: 30
+                    ))
+                }
                 if method == IntakeGetCase.name {
                     return try JSONValueEncoder().encode(caseFile(id: params?["caseId"]?.stringValue ?? "c1"))
                 }

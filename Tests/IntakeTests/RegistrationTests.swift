@@ -256,3 +256,32 @@ struct RegistrationTests {
         }
     }
 }
+
+@Suite("Intake: statistics for the KPIs")
+struct IntakeStatisticsTests {
+    @Test func volumeByChannelAndFirstTimeCompleteness() async throws {
+        try await IntakeFixture.with { intake in
+            _ = try await intake.register(IntakeFixture.residencePermit())
+            _ = try await intake.register(IntakeFixture.residencePermit(idNumber: IntakeFixture.otherResidentID, channel: .phone))
+            let incomplete = try await intake.register(IntakeFixture.residencePermit(materials: [MaterialItem(code: "photo", copies: 2, original: true)], key: "third"))
+            #expect(incomplete.status == .awaitingMaterials)
+            _ = try await intake.client.call(IntakeSupplementMaterials.self, .init(
+                customer: .init(trackingNumber: incomplete.trackingNumber, accessCode: incomplete.accessCode!),
+                materials: [MaterialItem(code: "id_card", copies: 1, original: true), MaterialItem(code: "residence_proof", copies: 1, original: false)]
+            ))
+
+            let stats = try await intake.client.call(IntakeStats.self, .init(), meta: IntakeFixture.supervisor)
+            #expect(stats.registered == 3)
+            #expect(stats.accepted == 3)
+            #expect(stats.firstTimeComplete == 2)
+            #expect(stats.byChannel == [KeyedCount(key: "counter", count: 2), KeyedCount(key: "phone", count: 1)])
+            #expect(stats.byServiceType == [KeyedCount(key: "residence_permit", count: 3)])
+            #expect(stats.secondsToAcceptanceP50 != nil)
+
+            let none = try await intake.client.call(IntakeStats.self, .init(before: Date(timeIntervalSince1970: 0)), meta: IntakeFixture.supervisor)
+            #expect(none.registered == 0)
+            let kind = await errorKind { _ = try await intake.client.call(IntakeStats.self, .init(), meta: IntakeFixture.officer) }
+            #expect(kind == "forbidden")
+        }
+    }
+}

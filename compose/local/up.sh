@@ -18,6 +18,10 @@ export ONESTOP_LOG_FORMAT=${ONESTOP_LOG_FORMAT:-text}
 # The routing service seeds its demonstration organisation (Services/Routing/Service/Organisation)
 # when its database is empty, so cases registered locally are routed to someone.
 export ONESTOP_ROUTING_SEED_ORGANISATION=${ONESTOP_ROUTING_SEED_ORGANISATION:-when-empty}
+# The first administrator of the local demo (a real deployment sets its own, see the README).
+export ONESTOP_GATEWAY_BOOTSTRAP_ADMIN=${ONESTOP_GATEWAY_BOOTSTRAP_ADMIN:-admin}
+export ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD=${ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD:-onestop-demo-admin}
+gateway_url="http://127.0.0.1:${ONESTOP_GATEWAY_HTTP_PORT:-8080}"
 
 # Local stand-ins for the mail server and the SMS gateway (the notification service's defaults):
 # every email lands in .logs/mail.log, every SMS in .logs/sms.log.
@@ -57,8 +61,15 @@ for service in "${services[@]}"; do
     index=$((index + 1))
 done
 
+for _ in $(seq 1 60); do
+    curl -fsS "$gateway_url/openapi.json" >/dev/null 2>&1 && break
+    sleep 0.5
+done
+echo "==> demo staff"
+bash compose/local/seed.sh "$gateway_url"
+
 echo
-echo "OneStop is running."
+echo "OneStop is running. The public API: $gateway_url (OpenAPI document: $gateway_url/openapi.json)"
 printf '  %-13s %-22s %s\n' service "line protocol" "admin (healthz, readyz, metrics)"
 index=0
 for service in "${services[@]}"; do
@@ -66,4 +77,18 @@ for service in "${services[@]}"; do
     index=$((index + 1))
 done
 echo "  emails to customers: .logs/mail.log    SMS: .logs/sms.log (local sinks on 2525 and 2580)"
-echo "  logs: .logs/*.log    stop: make down"
+echo "  logs: .logs/*.log    stop: make down (keeps the data)    remove the data: make clean"
+cat <<INFO
+
+Demo logins (password ${ONESTOP_DEMO_PASSWORD:-onestop-demo-2026}; administrator: $ONESTOP_GATEWAY_BOOTSTRAP_ADMIN / $ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD):
+  officer-li (intake officer)   reviewer-chen (reviewer)   routing-zhou (routing officer)
+  public-security-1 (handler, public_security)   head-public-security (department head)
+  complaints-wu (complaint officer)   supervisor-wang (supervisor)
+
+Try:
+  curl -s $gateway_url/v1/catalog | head -c 600; echo
+  curl -s -c /tmp/onestop.jar -H 'Content-Type: application/json' -d '{"user": "officer-li", "password": "${ONESTOP_DEMO_PASSWORD:-onestop-demo-2026}"}' $gateway_url/v1/auth/login
+  curl -s -b /tmp/onestop.jar -H 'Content-Type: application/json' $gateway_url/v1/cases -d '{"channel": "counter", "serviceType": "residence_permit", "applicantType": "individual", "applicant": {"name": "张三", "idType": "resident_id", "idNumber": "11010519491231002X"}, "contact": {"phone": "13812345678", "email": "zhang.san@example.com", "locale": "zh-CN"}, "description": "申请办理本市居住证，已在本区居住满半年。", "materials": [{"code": "id_card", "copies": 1, "original": true}, {"code": "photo", "copies": 2, "original": true}, {"code": "residence_proof", "copies": 1, "original": false}]}'
+Then follow it: curl -s $gateway_url/v1/public/track -H 'Content-Type: application/json' -d '{"trackingNumber": "<from the answer>", "accessCode": "<from the answer>"}'
+A service's line protocol by hand: printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"sys.hello","params":{"service":"ops","credential":"onestop-local-development-secret"}}' '{"jsonrpc":"2.0","id":2,"method":"sys.describe"}' | nc -q1 127.0.0.1 7101
+INFO

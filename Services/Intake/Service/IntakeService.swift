@@ -84,6 +84,7 @@ public enum IntakeService {
                 return try await administration.upsertServiceType(params, rpc)
             }
             table.register(IntakeSetDutyOfficer.self, administration.setDutyOfficer)
+            table.register(IntakeStats.self, StatisticsHandlers(database: context.database).stats)
             table.register(IntakeRequestArchiveAccess.self, administration.requestArchiveAccess)
             table.register(IntakeApproveArchiveAccess.self, administration.approveArchiveAccess)
             return table

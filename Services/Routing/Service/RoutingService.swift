@@ -56,6 +56,7 @@ public enum RoutingService {
         table.register(RoutingListDepartmentQueue.self) { params, _ in try await p.listDepartmentQueue(params) }
         table.register(RoutingCaseAssignment.self) { try await p.caseAssignment($0, context: $1) }
         table.register(RoutingExplainDeadline.self) { try await p.explainDeadline($0, context: $1) }
+        table.register(RoutingStats.self) { try await p.stats($0, context: $1) }
         return table
     }
 }

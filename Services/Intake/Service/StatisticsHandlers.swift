@@ -1,0 +1,56 @@
+import Contracts
+import LineProtocol
+import Postgres
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#endif
+import Foundation
+
+/// `intake.stats`: volume and first-time completeness for the management's KPIs.
+struct StatisticsHandlers: Sendable {
+    let database: PostgresPool
+
+    func stats(_ params: IntakeStats.Params, _ context: RPCContext) async throws -> IntakeStats.Result {
+        _ = try context.requireStaff(.supervisor, .administrator, doing: "reading intake statistics")
+        if let from = params.from, let before = params.before, from >= before {
+            throw RPCError.invalidParams("from must be before before")
+        }
+        if let department = params.department, department.isEmpty || department.count > 64 {
+            throw RPCError.invalidParams("department must be 1 to 64 characters")
+        }
+        let period: SQL = """
+            registered_at >= coalesce(\(params.from), '-infinity'::timestamptz)
+            AND registered_at < coalesce(\(params.before), 'infinity'::timestamptz)
+            AND (\(params.department == nil) OR department = \(params.department ?? ""))
+            """
+        return try await database.withTransaction(isolation: .repeatableRead) { c in
+            func counts(_ key: String) async throws -> [KeyedCount] {
+                try await c.query("SELECT \(unsafeRaw: key) AS key, count(*)::int8 AS n FROM cases WHERE \(period) GROUP BY 1 ORDER BY 1").map {
+                    KeyedCount(key: try $0.decode(String.self, column: "key"), count: Int(try $0.decode(Int64.self, column: "n")))
+                }
+            }
+            let totals = try await c.query("""
+                SELECT count(*)::int8 AS registered,
+                       count(*) FILTER (WHERE accepted_at IS NOT NULL)::int8 AS accepted,
+                       count(*) FILTER (WHERE accepted_at IS NOT NULL AND NOT EXISTS (
+                           SELECT 1 FROM case_timeline t WHERE t.case_id = cases.id AND t.event = 'materials_missing'))::int8 AS first_time,
+                       count(*) FILTER (WHERE status = 'not_accepted')::int8 AS not_accepted,
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM accepted_at - registered_at))
+                           FILTER (WHERE accepted_at IS NOT NULL) AS p50
+                FROM cases WHERE \(period)
+                """)[0]
+            return IntakeStats.Result(
+                registered: Int(try totals.decode(Int64.self, column: "registered")),
+                byChannel: try await counts("channel"),
+                byServiceType: try await counts("service_type"),
+                byDay: try await counts("to_char(registered_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD')"),
+                byStatus: try await counts("status"),
+                accepted: Int(try totals.decode(Int64.self, column: "accepted")),
+                firstTimeComplete: Int(try totals.decode(Int64.self, column: "first_time")),
+                notAccepted: Int(try totals.decode(Int64.self, column: "not_accepted")),
+                secondsToAcceptanceP50: try totals.decode(Double?.self, column: "p50")
+            )
+        }
+    }
+}
