@@ -31,7 +31,7 @@ RPC_PORT = {s: 7100 + i for i, s in enumerate(SERVICES)}
 ADMIN_PORT = {s: 9100 + i for i, s in enumerate(SERVICES)}
 # Read by the gateway's public HTTP listener, which is being built on another branch; every other
 # variable must appear in the code.
-PLANNED_VARIABLES = {"ONESTOP_GATEWAY_HTTP_HOST", "ONESTOP_GATEWAY_HTTP_PORT"}
+PLANNED_VARIABLES: set = set()
 CRD_SCHEMAS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "cnpg-cluster.json",
     ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject.json",
