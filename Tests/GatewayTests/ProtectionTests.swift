@@ -36,6 +36,7 @@ struct ProtectionTests {
                 (#"{"a": ""# + String(repeating: "x", count: 4000) + #""}"#, [], 413, "payload_too_large"),
                 ("trackingNumber=1", [("Content-Type", "application/x-www-form-urlencoded")], 415, "unsupported_media_type"),
                 ("", [], 400, "invalid_params"),
+                (#"{"trackingNumber": "SH\u0000", "accessCode": "x"}"#, [], 400, "invalid_params"),
             ]
             for (body, headers, status, kind) in cases {
                 let response = try await gateway.request("POST", "/v1/public/track", json: body, headers: headers)

@@ -17,4 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian's postgresql package may start a system cluster on 5432; OneStop runs its own in
 # .data/ and does not need it, so it is left alone.
+# The gateway's API fuzzing test runs schemathesis (PyPI) against the OpenAPI document.
+if ! command -v schemathesis >/dev/null 2>&1; then
+    echo "==> installing schemathesis (pip)"
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages schemathesis 2>/dev/null \
+        || python3 -m pip install -q --disable-pip-version-check schemathesis
+fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.x (https://swift.org/install)" >&2; exit 1; }

@@ -31,10 +31,24 @@ struct JSONBodyReader: Sendable {
         guard Self.depth(of: json) <= maxDepth else {
             throw Problem.invalid("the body nests deeper than \(maxDepth) levels")
         }
+        // PostgreSQL text cannot hold NUL, and no form of the hall needs it: refuse it here
+        // rather than let it reach a database as an internal error.
+        if Self.containsNUL(json) {
+            throw Problem.invalid("text in the body may not contain NUL (\\u0000) characters")
+        }
         guard case .object(let object) = json else {
             throw Problem.invalid("the body must be a JSON object, not \(json.kindDescription)")
         }
         return object
+    }
+
+    static func containsNUL(_ json: JSON) -> Bool {
+        switch json {
+        case .string(let text): text.utf8.contains(0)
+        case .object(let object): object.contains { $0.key.utf8.contains(0) || containsNUL($0.value) }
+        case .array(let array): array.contains(where: containsNUL)
+        default: false
+        }
     }
 
     static func depth(of json: JSON) -> Int {

@@ -24,7 +24,7 @@ enum CustomerRoutes {
             },
             RouteSpec(method: .post, path: "/v1/public/track", action: .trackCase, tag: "customers",
                       summary: "Where is my case: tracking number + access code in the body (never in the URL).",
-                      body: .object(required: true)) { request, context, gateway in
+                      body: .object(required: true), bodySchema: credentialsSchema(trackingNumberInBody: true)) { request, context, gateway in
                 try await gateway.authorise(.trackCase, context)
                 let body = try await gateway.bodies.object(request)
                 let credentials = try credentials(body, trackingNumber: nil)
@@ -46,7 +46,12 @@ enum CustomerRoutes {
             },
             RouteSpec(method: .post, path: "/v1/public/cases/{trackingNumber}/rating", action: .rateCase, tag: "customers",
                       summary: "Rate the handling of a finished case (1–5); a low score opens a follow-up complaint.",
-                      body: .object(required: true), successStatus: .created) { request, context, gateway in
+                      body: .object(required: true), successStatus: .created,
+                      bodySchema: ["type": "object", "required": ["accessCode", "score"], "properties": [
+                          "accessCode": ["type": "string", "minLength": 1, "maxLength": 40],
+                          "score": ["type": "integer", "minimum": 1, "maximum": 5],
+                          "comment": ["type": "string", "maxLength": 2000],
+                      ]]) { request, context, gateway in
                 try await gateway.authorise(.rateCase, context)
                 var body = try await gateway.bodies.object(request)
                 let credentials = try credentials(body, trackingNumber: context.parameters.get("trackingNumber"))
@@ -87,7 +92,8 @@ enum CustomerRoutes {
         params: @escaping @Sendable (JSONObject, JSON) throws -> JSONObject
     ) -> RouteSpec {
         var spec = RouteSpec(method: .post, path: "/v1/public/cases/{trackingNumber}/\(name)", action: action, tag: "customers",
-                  summary: summary + " The access code goes in the body.", body: .object(required: true)) { request, context, gateway in
+                  summary: summary + " The access code goes in the body.", body: .object(required: true),
+                  bodySchema: credentialsSchema(trackingNumberInBody: false)) { request, context, gateway in
             try await gateway.authorise(action, context)
             let body = try await gateway.bodies.object(request)
             let credentials = try credentials(body, trackingNumber: context.parameters.get("trackingNumber"))
@@ -99,6 +105,13 @@ enum CustomerRoutes {
         }
         spec.forwardsTo = (.intake, method)
         return spec
+    }
+
+    static func credentialsSchema(trackingNumberInBody: Bool) -> JSON {
+        var properties: JSONObject = ["accessCode": ["type": "string", "minLength": 1, "maxLength": 40]]
+        if trackingNumberInBody { properties["trackingNumber"] = ["type": "string", "minLength": 1, "maxLength": 40] }
+        return ["type": "object", "required": .array((trackingNumberInBody ? ["trackingNumber", "accessCode"] : ["accessCode"]).map { .string($0) }),
+                "properties": .object(properties)]
     }
 
     static func credentials(_ body: JSONObject, trackingNumber: String?) throws -> CustomerCredentials {

@@ -14,7 +14,9 @@ enum IdentityRoutes {
         [
             RouteSpec(method: .post, path: "/v1/auth/login", action: .login, tag: "identity",
                       summary: "Log in with user id and password; sets the session cookie (HttpOnly, SameSite=Strict).",
-                      body: .object(required: true)) { request, context, gateway in
+                      body: .object(required: true),
+                      bodySchema: ["type": "object", "required": ["user", "password"],
+                                   "properties": ["user": ["type": "string", "maxLength": 64], "password": ["type": "string", "maxLength": 256]]]) { request, context, gateway in
                 let body = try await gateway.bodies.object(request)
                 guard let user = body["user"]?.stringValue, let password = body["password"]?.stringValue,
                       user.count <= 64, password.count <= 256 else {
@@ -67,7 +69,14 @@ enum IdentityRoutes {
             },
             RouteSpec(method: .post, path: "/v1/users", action: .manageUsers, tag: "identity",
                       summary: "Create a staff user with roles, department and an initial password.",
-                      body: .object(required: true), successStatus: .created) { request, context, gateway in
+                      body: .object(required: true), successStatus: .created,
+                      bodySchema: ["type": "object", "required": ["id", "displayName", "roles", "password"], "properties": [
+                          "id": ["type": "string", "pattern": "^[a-z][a-z0-9._-]{1,63}$"],
+                          "displayName": ["type": "string", "minLength": 1, "maxLength": 100],
+                          "roles": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(StaffRole.allCases.map { .string($0.rawValue) })]],
+                          "department": ["type": ["string", "null"], "minLength": 1, "maxLength": 64],
+                          "password": ["type": "string", "minLength": 12, "maxLength": 256],
+                      ]]) { request, context, gateway in
                 try await gateway.authorise(.manageUsers, context)
                 let body = try await gateway.bodies.object(request)
                 var problems: [String] = []
@@ -116,7 +125,14 @@ enum IdentityRoutes {
             },
             RouteSpec(method: .post, path: "/v1/tokens", action: .manageTokens, tag: "identity",
                       summary: "Create an API token for an integration, with roles and scopes; the token is shown once.",
-                      body: .object(required: true), successStatus: .created) { request, context, gateway in
+                      body: .object(required: true), successStatus: .created,
+                      bodySchema: ["type": "object", "required": ["name", "roles", "scopes"], "properties": [
+                          "name": ["type": "string", "minLength": 1, "maxLength": 100],
+                          "roles": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(StaffRole.allCases.map { .string($0.rawValue) })]],
+                          "department": ["type": ["string", "null"], "minLength": 1, "maxLength": 64],
+                          "scopes": ["type": "array", "minItems": 1, "items": ["type": "string", "enum": .array(TokenScope.allCases.map { .string($0.rawValue) })]],
+                          "expiresInDays": ["type": "integer", "minimum": 1, "maximum": 3650],
+                      ]]) { request, context, gateway in
                 try await gateway.authorise(.manageTokens, context)
                 let body = try await gateway.bodies.object(request)
                 var problems: [String] = []

@@ -25,7 +25,7 @@ enum KPIRoutes {
                 return .json(try await kpis(request, context, gateway))
             },
             RouteSpec(method: .get, path: "/v1/kpis.csv", action: .readKPIs, tag: "reports", summary: "The same KPIs as CSV (section, metric, key, value).",
-                      query: query) { request, context, gateway in
+                      query: query, responseType: "text/csv") { request, context, gateway in
                 try await gateway.authorise(.readKPIs, context)
                 let figures = try await kpis(request, context, gateway)
                 var lines = ["section,metric,key,value"]

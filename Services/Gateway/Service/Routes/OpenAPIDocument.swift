@@ -61,7 +61,7 @@ enum OpenAPIDocument {
         if case .object(let required) = route.body {
             operation["requestBody"] = [
                 "required": .bool(required),
-                "content": ["application/json": ["schema": ["type": "object"]]],
+                "content": ["application/json": ["schema": route.bodySchema ?? ["type": "object"]]],
             ]
         }
         operation["security"] = route.action.audience == .anyone ? [] : [["session": []], ["token": []]]
@@ -83,7 +83,7 @@ enum OpenAPIDocument {
         let success = String(route.successStatus.code)
         responses[success] = route.successStatus == .noContent
             ? ["description": "done"]
-            : ["description": "the result", "content": ["application/json": ["schema": ["type": "object"]]]]
+            : ["description": "the result", "content": .object([route.responseType: route.responseType == "application/json" ? ["schema": ["type": "object"]] : ["schema": ["type": "string"]]])]
         let problems: [(Int, String)] = [
             (400, "the request is not valid (the problems are listed)"),
             (401, "a login or API token is needed, or the one given is no longer valid"),

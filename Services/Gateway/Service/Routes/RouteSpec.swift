@@ -34,6 +34,10 @@ struct RouteSpec: Sendable {
     var query: [QueryParameter] = []
     var body: Body = .none
     var successStatus: HTTPResponse.Status = .ok
+    /// The media type of a successful answer, for the OpenAPI document.
+    var responseType = "application/json"
+    /// A JSON Schema of the body where the gateway itself reads it (else: any object).
+    var bodySchema: JSON? = nil
     /// The service method a forwarding route calls (documentation, and the tests' stub backends).
     var forwardsTo: (service: OneStopService, method: String)? = nil
     var handler: Handler
@@ -78,7 +82,7 @@ struct RouteSpec: Sendable {
             _ = params.removeValue(forKey: "_meta")
         }
         for name in pathParameters ?? self.pathParameters {
-            guard let value = context.parameters.get(name), !value.isEmpty, value.count <= 200 else {
+            guard let value = context.parameters.get(name), !value.isEmpty, value.count <= 200, !value.utf8.contains(0) else {
                 throw Problem.invalid("the path parameter \(name) is missing or too long")
             }
             params[pathKeys[name] ?? name] = .string(value)
@@ -87,6 +91,7 @@ struct RouteSpec: Sendable {
         for parameter in query {
             let values = given.getAll(parameter.name)
             guard let first = values.first else { continue }
+            if values.contains(where: { $0.utf8.contains(0) }) { throw Problem.invalid("the query parameter \(parameter.name) may not contain NUL characters") }
             switch parameter.kind {
             case .string, .dateTime:
                 params[parameter.name] = .string(first)
