@@ -18,3 +18,10 @@ fi
 # Debian's postgresql package may start a system cluster on 5432; OneStop runs its own in
 # .data/ and does not need it, so it is left alone.
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.x (https://swift.org/install)" >&2; exit 1; }
+# The Open311 tests validate answers against the GeoReport v2 JSON Schemas with Python's
+# jsonschema (4.18+, for referencing); distributions ship older ones.
+if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
+    echo "==> installing jsonschema (pip, user site)"
+    python3 -m pip install --quiet --user --break-system-packages "jsonschema>=4.18" \
+        || python3 -m pip install --quiet --user "jsonschema>=4.18"
+fi

@@ -40,7 +40,7 @@ public enum GatewayService {
     /// Every route of the public API (also the source of the OpenAPI document).
     static var routes: [RouteSpec] {
         CustomerRoutes.routes + CaseRoutes.routes + ProcessingRoutes.routes + ComplaintRoutes.routes
-            + AdministrationRoutes.routes + IdentityRoutes.routes
+            + AdministrationRoutes.routes + IdentityRoutes.routes + Open311Routes.routes
     }
 
     /// Every service method the public API calls, for tests that stand in for the services.
@@ -48,6 +48,7 @@ public enum GatewayService {
         routes.compactMap(\.forwardsTo) + [
             (.intake, IntakeRegisterCase.name), (.intake, IntakeTrackCase.name),
             (.complaints, ComplaintsRate.name), (.complaints, ComplaintsFile.name),
+            (.intake, IntakeListCatalog.name), (.intake, IntakeFindCases.name),
         ]
     }
 
