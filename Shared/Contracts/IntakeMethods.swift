@@ -417,6 +417,8 @@ public enum IntakeFindCases: RPCMethod {
     public static let name = "intake.findCases"
     public static let isIdempotent = true
     public static let summary = "Cases by status, owner, service type, channel, department and registration date, newest first, in pages."
+    /// The most tracking numbers one call may filter by.
+    public static let maxTrackingNumbers = 500
     public struct Params: Codable, Sendable {
         public var status: CaseStatus?
         public var owner: String?
@@ -428,10 +430,12 @@ public enum IntakeFindCases: RPCMethod {
         public var limit: Int?
         /// The `nextCursor` of the previous page.
         public var cursor: String?
+        /// Only these cases (at most `maxTrackingNumbers`), e.g. an Open311 lookup by request id.
+        public var trackingNumbers: [String]?
         public init(
             status: CaseStatus? = nil, owner: String? = nil, serviceType: String? = nil, channel: IntakeChannel? = nil,
             department: String? = nil, registeredFrom: Date? = nil, registeredBefore: Date? = nil, limit: Int? = nil,
-            cursor: String? = nil
+            cursor: String? = nil, trackingNumbers: [String]? = nil
         ) {
             self.status = status
             self.owner = owner
@@ -442,6 +446,7 @@ public enum IntakeFindCases: RPCMethod {
             self.registeredBefore = registeredBefore
             self.limit = limit
             self.cursor = cursor
+            self.trackingNumbers = trackingNumbers
         }
     }
     public struct Summary: Codable, Sendable {
@@ -455,7 +460,9 @@ public enum IntakeFindCases: RPCMethod {
         public var owner: String
         public var department: String
         public var registeredAt: Date
-        public init(caseId: String, trackingNumber: String, status: CaseStatus, serviceType: String, channel: IntakeChannel, customerName: String, priority: CasePriority, owner: String, department: String, registeredAt: Date) {
+        /// YYYY-MM-DD, the promised day (absent until the case is accepted).
+        public var dueDate: String?
+        public init(caseId: String, trackingNumber: String, status: CaseStatus, serviceType: String, channel: IntakeChannel, customerName: String, priority: CasePriority, owner: String, department: String, registeredAt: Date, dueDate: String? = nil) {
             self.caseId = caseId
             self.trackingNumber = trackingNumber
             self.status = status
@@ -466,6 +473,7 @@ public enum IntakeFindCases: RPCMethod {
             self.owner = owner
             self.department = department
             self.registeredAt = registeredAt
+            self.dueDate = dueDate
         }
     }
     public struct Result: Codable, Sendable {

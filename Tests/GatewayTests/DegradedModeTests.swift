@@ -26,7 +26,8 @@ struct DegradedModeTests {
                 #expect(problem["service"] == .string(service))
                 #expect(problem["kind"] == "unavailable")
                 #expect(response.headers["retry-after"] != nil)
-                #expect(ContinuousClock.now - started < .seconds(4), "a dead service must not hold the client for long")
+                // Bounded by the service deadline (3 s here) plus reconnect backoff, even on a loaded machine.
+                #expect(ContinuousClock.now - started < .seconds(8), "a dead service must not hold the client for long")
             }
 
             // The timeline shows what intake knows and names the sources it could not read.

@@ -149,6 +149,95 @@ final class StubBackend: Sendable {
 
     var calls: [(method: String, actor: String?)] { received.withLock { $0 } }
 
+    /// How often `method` was called.
+    func count(_ method: String) -> Int { calls.filter { $0.method == method }.count }
+
+    // MARK: Intake, played with a small catalog and the cases registered through the stub
+
+    struct StubCase: Sendable {
+        var trackingNumber: String
+        var idempotencyKey: String?
+        var serviceType: String
+        var status: CaseStatus
+        var registeredAt: Date
+    }
+
+    private let cases = Mutex<[StubCase]>([])
+
+    /// Moves a registered case on (tests of status mapping).
+    func setStatus(_ trackingNumber: String, _ status: CaseStatus) {
+        cases.withLock { cases in
+            for index in cases.indices where cases[index].trackingNumber == trackingNumber { cases[index].status = status }
+        }
+    }
+
+    static let catalog: JSON = [
+        [
+            "code": "residence_permit", "name": ["zh-CN": "居住证办理", "en": "Residence permit"], "department": "civil-affairs",
+            "timeLimitWorkingDays": 10, "reviewPolicy": "person_decides", "admissibleOnline": true,
+            "applicantTypes": ["individual", "representative"], "materialsDeadlineWorkingDays": 5,
+            "materials": [
+                ["code": "id_card", "name": ["zh-CN": "居民身份证", "en": "Identity card"], "original": true, "copies": 1],
+                ["code": "photo", "name": ["zh-CN": "近期照片", "en": "Recent photo"], "original": true, "copies": 2],
+                ["code": "residence_proof", "name": ["zh-CN": "居住证明", "en": "Proof of residence"], "original": false, "copies": 1],
+            ],
+        ],
+        [
+            "code": "business_licence", "name": ["zh-CN": "营业执照变更", "en": "Business licence change"], "department": "market-regulation",
+            "timeLimitWorkingDays": 5, "reviewPolicy": "automatic_allowed", "admissibleOnline": true,
+            "applicantTypes": ["company"], "materialsDeadlineWorkingDays": 5,
+            "materials": [["code": "licence", "name": ["zh-CN": "营业执照正本", "en": "Business licence"], "original": true, "copies": 1]],
+        ],
+        [
+            "code": "passport_counter", "name": ["zh-CN": "护照现场办理", "en": "Passport at the counter"], "department": "exit-entry",
+            "timeLimitWorkingDays": 7, "reviewPolicy": "person_decides", "admissibleOnline": false,
+            "applicantTypes": ["individual"], "materialsDeadlineWorkingDays": 5, "materials": [],
+        ],
+    ]
+
+    func intakeAnswer(_ method: String, _ params: JSONObject) -> JSONObject {
+        switch method {
+        case IntakeListCatalog.name:
+            return ["serviceTypes": Self.catalog]
+        case IntakeRegisterCase.name:
+            let key = params["idempotencyKey"]?.stringValue
+            let registered = cases.withLock { cases -> StubCase in
+                if let key, let existing = cases.first(where: { $0.idempotencyKey == key }) { return existing }
+                let given = params["materials"]?.arrayValue?.count ?? 0
+                let made = StubCase(trackingNumber: String(format: "20260301-%06d-X", cases.count + 1), idempotencyKey: key,
+                                    serviceType: params["serviceType"]?.stringValue ?? "residence_permit",
+                                    status: given >= 3 ? .accepted : .awaitingMaterials, registeredAt: Date())
+                cases.append(made)
+                return made
+            }
+            var answer: JSONObject = [
+                "caseId": .string(UUID().uuidString.lowercased()), "trackingNumber": .string(registered.trackingNumber),
+                "accessCode": "AC-1234", "status": .string(registered.status.rawValue), "owner": "duty-officer",
+                "dueDate": "2026-03-15",
+            ]
+            if registered.status == .awaitingMaterials {
+                answer["notice"] = [
+                    "items": [["code": "photo", "name": "近期照片", "problem": "missing"]], "deadline": "2026-03-08",
+                    "issuedAt": .string(JSONDateFormat.string(from: Date())!), "updated": false,
+                ]
+            }
+            return answer
+        case IntakeFindCases.name:
+            let wanted = params["trackingNumbers"]?.arrayValue?.compactMap(\.stringValue)
+            let found = cases.withLock { $0 }.filter { wanted == nil || wanted!.contains($0.trackingNumber) }
+            return ["cases": .array(found.map { stub in
+                [
+                    "caseId": .string(UUID().uuidString.lowercased()), "trackingNumber": .string(stub.trackingNumber),
+                    "status": .string(stub.status.rawValue), "serviceType": .string(stub.serviceType), "channel": "online",
+                    "customerName": "张三", "priority": "regular", "owner": "duty-officer", "department": "civil-affairs",
+                    "registeredAt": .string(JSONDateFormat.string(from: stub.registeredAt)!), "dueDate": "2026-03-15",
+                ]
+            })]
+        default:
+            return [:]
+        }
+    }
+
     static func start() async throws -> StubBackend {
         final class Box: Sendable { let backend = Mutex<StubBackend?>(nil) }
         let holder = Box()
@@ -176,6 +265,10 @@ final class StubBackend: Sendable {
                 answer["actor"] = actor.map { .string($0.id) } ?? .null
                 answer["actorRoles"] = .array((actor?.roles ?? []).map { .string($0) })
                 answer["params"] = params ?? .null
+                // Intake's answers in their real shapes, for routes that read them (Open311).
+                if let backend = holder.backend.withLock({ $0 }) {
+                    for (key, value) in backend.intakeAnswer(method, params?.objectValue ?? [:]) { answer[key] = value }
+                }
                 return .object(answer)
             }
         }

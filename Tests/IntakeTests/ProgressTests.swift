@@ -164,6 +164,19 @@ struct ProgressTests {
         }
     }
 
+    @Test func findCasesByTrackingNumbersReturnsOnlyThoseWithTheirDueDates() async throws {
+        try await IntakeFixture.with { intake in
+            let first = try await intake.register(IntakeFixture.residencePermit(key: "numbers-1"))
+            _ = try await intake.register(IntakeFixture.residencePermit(key: "numbers-2"))
+            let third = try await intake.register(IntakeFixture.residencePermit(key: "numbers-3"))
+            let found = try await intake.client.call(IntakeFindCases.self, .init(trackingNumbers: [first.trackingNumber, third.trackingNumber.lowercased(), "20260101-999999-X"]), meta: IntakeFixture.officer)
+            #expect(Set(found.cases.map(\.trackingNumber)) == [first.trackingNumber, third.trackingNumber])
+            #expect(found.cases.first { $0.trackingNumber == first.trackingNumber }?.dueDate == first.dueDate)
+            #expect(first.dueDate != nil)
+            #expect(await errorKind { _ = try await intake.client.call(IntakeFindCases.self, .init(trackingNumbers: []), meta: IntakeFixture.officer) } == "invalid_params")
+        }
+    }
+
     @Test func confidentialReadsAreAuditedAndTheAuditLogIsAppendOnly() async throws {
         try await IntakeFixture.with { intake in
             var params = IntakeFixture.residencePermit()

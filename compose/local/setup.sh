@@ -24,3 +24,10 @@ if ! command -v schemathesis >/dev/null 2>&1; then
         || python3 -m pip install -q --disable-pip-version-check schemathesis
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.x (https://swift.org/install)" >&2; exit 1; }
+# The Open311 tests validate answers against the GeoReport v2 JSON Schemas with Python's
+# jsonschema (4.18+, for referencing); distributions ship older ones.
+if ! python3 -c "import jsonschema, referencing" 2>/dev/null; then
+    echo "==> installing jsonschema (pip, user site)"
+    python3 -m pip install --quiet --user --break-system-packages "jsonschema>=4.18" \
+        || python3 -m pip install --quiet --user "jsonschema>=4.18"
+fi

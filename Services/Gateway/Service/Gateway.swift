@@ -15,6 +15,7 @@ import Foundation
 struct Gateway: Sendable {
     let settings: GatewaySettings
     let identities: IdentityStore
+    let open311: Open311Store
     let bodies: JSONBodyReader
     let peers: [OneStopService: RPCClient]
     let logger: Logger
@@ -22,6 +23,7 @@ struct Gateway: Sendable {
     init(context: ServiceContext, settings: GatewaySettings) {
         self.settings = settings
         identities = IdentityStore(database: context.database, settings: settings, hasher: PasswordHasher(cost: settings.passwordCost))
+        open311 = Open311Store(database: context.database)
         bodies = JSONBodyReader(maxBytes: settings.maxBodyBytes, maxDepth: settings.maxJSONDepth)
         peers = context.peers
         logger = context.logger

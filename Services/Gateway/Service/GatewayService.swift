@@ -40,7 +40,7 @@ public enum GatewayService {
     /// Every route of the public API (also the source of the OpenAPI document).
     static var routes: [RouteSpec] {
         CustomerRoutes.routes + CaseRoutes.routes + TimelineRoutes.routes + ProcessingRoutes.routes + ComplaintRoutes.routes
-            + AdministrationRoutes.routes + KPIRoutes.routes + IdentityRoutes.routes
+            + AdministrationRoutes.routes + KPIRoutes.routes + IdentityRoutes.routes + Open311Routes.routes
     }
 
     /// Every service method the public API calls, for tests that stand in for the services.
@@ -50,6 +50,7 @@ public enum GatewayService {
             (.complaints, ComplaintsRate.name), (.complaints, ComplaintsFile.name),
             (.intake, IntakeGetCase.name), (.review, ReviewGetTask.name), (.routing, RoutingGetAssignment.name), (.complaints, ComplaintsList.name),
             (.intake, IntakeStats.name), (.review, ReviewStats.name), (.routing, RoutingStats.name), (.complaints, ComplaintsStats.name),
+            (.intake, IntakeListCatalog.name), (.intake, IntakeFindCases.name),
         ]
     }
 

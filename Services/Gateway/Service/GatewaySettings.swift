@@ -31,6 +31,8 @@ struct GatewaySettings: Sendable {
     var maxJSONDepth: Int
     /// How long the gateway waits for a service before answering 504.
     var serviceTimeout: Duration
+    /// `ONESTOP_GATEWAY_TIME_ZONE`: the hall's zone, for due days given as times (Open311).
+    var timeZone: TimeZone
 
     init(environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
@@ -59,6 +61,9 @@ struct GatewaySettings: Sendable {
         maxBodyBytes = env.integer("ONESTOP_GATEWAY_MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20))
         maxJSONDepth = env.integer("ONESTOP_GATEWAY_MAX_JSON_DEPTH", default: 32, range: 2...256)
         serviceTimeout = .milliseconds(env.integer("ONESTOP_GATEWAY_SERVICE_TIMEOUT_MS", default: 5_000, range: 50...120_000))
+        let zone = env.string("ONESTOP_GATEWAY_TIME_ZONE", default: "Asia/Shanghai")
+        timeZone = TimeZone(identifier: zone) ?? .gmt
+        env.require(TimeZone(identifier: zone) != nil, "ONESTOP_GATEWAY_TIME_ZONE: unknown time zone \(zone)")
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
     }
 }

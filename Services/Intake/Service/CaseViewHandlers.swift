@@ -74,10 +74,15 @@ struct CaseViewHandlers: Sendable {
         }
         let limit = params.limit ?? 50
         guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 500") }
+        if let numbers = params.trackingNumbers, !(1...IntakeFindCases.maxTrackingNumbers).contains(numbers.count) || numbers.contains(where: { !(1...40).contains($0.count) }) {
+            throw RPCError.invalidParams("trackingNumbers: 1 to \(IntakeFindCases.maxTrackingNumbers) tracking numbers of 1 to 40 characters")
+        }
         var sql: SQL = """
-            SELECT id, tracking_number, status, service_type, channel, customer_name, priority, owner_id, department, registered_at
+            SELECT id, tracking_number, status, service_type, channel, customer_name, priority, owner_id, department, registered_at,
+                   due_date::text AS due_date
             FROM cases WHERE archived_at IS NULL
             """
+        if let numbers = params.trackingNumbers { sql += " AND tracking_number = ANY(\(numbers.map { $0.uppercased() }))" }
         if let status = params.status { sql += " AND status = \(status.rawValue)" }
         if let owner = params.owner { sql += " AND owner_id = \(owner)" }
         if let serviceType = params.serviceType { sql += " AND service_type = \(serviceType)" }
@@ -107,7 +112,8 @@ struct CaseViewHandlers: Sendable {
                 priority: CasePriority(rawValue: try row.decode(String.self, column: "priority")) ?? .regular,
                 owner: try row.decode(String.self, column: "owner_id"),
                 department: try row.decode(String.self, column: "department"),
-                registeredAt: try row.decode(Date.self, column: "registered_at")
+                registeredAt: try row.decode(Date.self, column: "registered_at"),
+                dueDate: try row.decode(String?.self, column: "due_date")
             ))
         }
         var next: String?

@@ -29,19 +29,25 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         context.language = Language(acceptLanguage: request.headers[.acceptLanguage])
         var response: Response
+        // Open311 clients read errors in GeoReport v2's own format, also for failures before
+        // the route (credential, rate limit, no such path).
+        let open311 = request.uri.path.hasPrefix(Open311Routes.base + "/") ? Open311Format(path: request.uri.path) : nil
+        func render(_ problem: Problem) -> Response {
+            if let open311 { return open311.response(problem) }
+            return problem.response(requestID: context.requestID, path: request.uri.path, language: context.language)
+        }
         do {
             response = try await next(request, context)
         } catch let problem as Problem {
-            response = problem.response(requestID: context.requestID, path: request.uri.path, language: context.language)
+            response = render(problem)
         } catch let error as HTTPError {
             // The router's own errors (no such route, wrong method).
             let kind = error.status == .notFound ? "not_found" : error.status == .methodNotAllowed ? "method_not_allowed" : "invalid_params"
             let detail = error.body ?? (error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : "\(error.status)")
-            response = Problem(status: error.status, kind: kind, detail: detail).response(requestID: context.requestID, path: request.uri.path, language: context.language)
+            response = render(Problem(status: error.status, kind: kind, detail: detail))
         } catch {
             logger.error("request failed", metadata: ["request.id": .string(context.requestID), "error": .string("\(error)")])
-            response = Problem(status: .internalServerError, kind: "internal", detail: "the gateway failed; quote request id \(context.requestID)")
-                .response(requestID: context.requestID, path: request.uri.path, language: context.language)
+            response = render(Problem(status: .internalServerError, kind: "internal", detail: "the gateway failed; quote request id \(context.requestID)"))
         }
         response.headers[.requestID] = context.requestID
         response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"

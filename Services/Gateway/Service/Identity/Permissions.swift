@@ -20,8 +20,9 @@ enum GatewayAction: String, Sendable, CaseIterable {
     case fileComplaintAsStaff, readComplaints, handleComplaint, readComplaintStats
     // Notifications, administration, reports.
     case readNotificationStatus, manageCatalog, manageUsers, manageTokens, readAudit, readKPIs
-    // Open311 request submission by a civic app's token.
-    case open311Submit
+    // Open311: a civic app's api_key (an API token with the scope open311) submits requests and
+    // follows the ones it submitted.
+    case open311Submit, open311Track
 
     enum Audience: Sendable, Equatable {
         case anyone
@@ -54,7 +55,7 @@ enum GatewayAction: String, Sendable, CaseIterable {
         case .readNotificationStatus: .roles([.intakeOfficer, .complaintOfficer, .supervisor, .administrator])
         case .manageCatalog, .manageUsers, .manageTokens: .roles([.administrator])
         case .readAudit, .readKPIs: .roles([.supervisor, .administrator])
-        case .open311Submit: .roles(Set(StaffRole.allCases))
+        case .open311Submit, .open311Track: .roles(Set(StaffRole.allCases))
         }
     }
 
@@ -74,8 +75,13 @@ enum GatewayAction: String, Sendable, CaseIterable {
              .manageOrganisation, .manageCatalog, .manageUsers, .manageTokens, .readAudit:
             .administration
         case .readKPIs: .reports
-        case .open311Submit: .open311
+        case .open311Submit, .open311Track: .open311
         }
+    }
+
+    /// Open311 actions: for an application's api_key only.
+    var isOpen311: Bool {
+        self == .open311Submit || self == .open311Track
     }
 
     /// Actions whose department-bound callers (a handler, or anyone with a department) only see
@@ -91,8 +97,12 @@ enum GatewayAction: String, Sendable, CaseIterable {
             return nil
         case .anyStaff, .roles:
             guard caller.isAuthenticated else {
+                if isOpen311 { return .unauthenticated("api_key is required: an API token with the scope open311 (form field api_key or Authorization: Bearer)") }
                 return .unauthenticated("\(rawValue) needs a staff login (session cookie) or an API token")
             }
+        }
+        if isOpen311, caller.sessionID != nil {
+            return .unauthenticated("Open311 requests are made by applications with an api_key (an API token with the scope open311), not with a staff session")
         }
         if case .token(_, let scopes) = caller.credential, !scopes.contains(scope) {
             return .forbidden("this API token lacks the scope \(scope.rawValue) needed for \(rawValue)")

@@ -49,6 +49,7 @@ enum OpenAPIDocument {
         }
         let operationID = ([route.method.rawValue.lowercased()] + route.path.split(separator: "/").map {
             $0.replacingOccurrences(of: "{", with: "by_").replacingOccurrences(of: "}", with: "").replacingOccurrences(of: "-", with: "_")
+                .replacingOccurrences(of: ".", with: "_")
         }).joined(separator: "_")
         var operation: JSONObject = [
             "operationId": .string(operationID),
@@ -58,13 +59,27 @@ enum OpenAPIDocument {
             "parameters": .array(parameters),
             "responses": .object(responses(route)),
         ]
-        if case .object(let required) = route.body {
+        switch route.body {
+        case .none: break
+        case .object(let required):
             operation["requestBody"] = [
                 "required": .bool(required),
                 "content": ["application/json": ["schema": route.bodySchema ?? ["type": "object"]]],
             ]
+        case .form:
+            let form: JSON = ["type": "object", "additionalProperties": ["type": "string"]]
+            operation["requestBody"] = [
+                "required": true,
+                "content": ["application/x-www-form-urlencoded": ["schema": form], "application/json": ["schema": ["type": "object"]]],
+            ]
         }
-        operation["security"] = route.action.audience == .anyone ? [] : [["session": []], ["token": []]]
+        if route.action.audience == .anyone {
+            operation["security"] = []
+        } else if route.action.isOpen311 {
+            operation["security"] = [["open311Key": []], ["token": []]]
+        } else {
+            operation["security"] = [["session": []], ["token": []]]
+        }
         return operation
     }
 
@@ -79,6 +94,7 @@ enum OpenAPIDocument {
     }
 
     static func responses(_ route: RouteSpec) -> JSONObject {
+        if let format = route.open311 { return open311Responses(route, format) }
         var responses: JSONObject = [:]
         let success = String(route.successStatus.code)
         responses[success] = route.successStatus == .noContent
@@ -103,12 +119,38 @@ enum OpenAPIDocument {
         return responses
     }
 
+    /// Open311 routes answer GeoReport v2 documents, and errors as its `errors` list.
+    static func open311Responses(_ route: RouteSpec, _ format: Open311Format) -> JSONObject {
+        let type = format == .json ? "application/json" : "text/xml"
+        let errors: JSON = format == .json ? ["$ref": "#/components/schemas/Open311Errors"] : ["type": "string"]
+        var responses: JSONObject = [
+            String(route.successStatus.code): ["description": "the GeoReport v2 document", "content": [.init(type): ["schema": format == .json ? ["type": ["array", "object"]] : ["type": "string"]]]],
+        ]
+        let problems: [(Int, String)] = [
+            (400, "the request is not valid (the description lists the problems)"),
+            (401, "api_key is missing, unknown, revoked or expired"),
+            (403, "the api_key may not do this"),
+            (404, "not found"),
+            (429, "rate limit reached; see Retry-After"),
+            (503, "a service behind the gateway is unavailable"),
+        ]
+        for (status, description) in problems {
+            responses[String(status)] = ["description": .string(description), "content": [.init(type): ["schema": errors]]]
+        }
+        return responses
+    }
+
     static let components: JSON = [
         "securitySchemes": [
+            "open311Key": ["type": "apiKey", "in": "query", "name": "api_key", "description": "An API token with the scope open311; also accepted as the form field api_key or as Authorization: Bearer."],
             "session": ["type": "apiKey", "in": "cookie", "name": "onestop_session"],
             "token": ["type": "http", "scheme": "bearer"],
         ],
         "schemas": [
+            "Open311Errors": [
+                "type": "array",
+                "items": ["type": "object", "required": ["code", "description"], "properties": ["code": ["type": "integer"], "description": ["type": "string"]]],
+            ],
             "Problem": [
                 "type": "object",
                 "required": ["type", "title", "status", "detail", "kind", "requestId"],

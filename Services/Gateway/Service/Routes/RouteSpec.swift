@@ -11,6 +11,8 @@ struct RouteSpec: Sendable {
     enum Body: Sendable, Equatable {
         case none
         case object(required: Bool)
+        /// `application/x-www-form-urlencoded` (or a flat JSON object), as Open311 posts.
+        case form
     }
 
     struct QueryParameter: Sendable {
@@ -40,11 +42,15 @@ struct RouteSpec: Sendable {
     var bodySchema: JSON? = nil
     /// The service method a forwarding route calls (documentation, and the tests' stub backends).
     var forwardsTo: (service: OneStopService, method: String)? = nil
+    /// Set for Open311 routes: the answer and its errors are in GeoReport v2's JSON or XML.
+    var open311: Open311Format? = nil
     var handler: Handler
 
+    /// The `{name}` parts of the path, also inside a component (`{serviceCode}.json`).
     var pathParameters: [String] {
         path.split(separator: "/").compactMap { part in
-            part.hasPrefix("{") && part.hasSuffix("}") ? String(part.dropFirst().dropLast()) : nil
+            guard let open = part.firstIndex(of: "{"), let close = part.firstIndex(of: "}"), open < close else { return nil }
+            return String(part[part.index(after: open)..<close])
         }
     }
 
