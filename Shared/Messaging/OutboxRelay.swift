@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Postgres
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -65,24 +66,52 @@ public struct OutboxRelay: Service {
     private func loop(wake: WakeSignal) async {
         var lastPurge = ContinuousClock.now
         var lastGauge = ContinuousClock.now - .seconds(10)
-        while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            var claimed = 0
-            do {
-                claimed = try await relayOnce()
-            } catch {
-                logger.warning("outbox relay round failed; retrying", metadata: ["error": .string("\(error)")])
+        let inFlight = RoundsInFlight()
+        // While one batch is being delivered the next is claimed: the database and the deliveries
+        // then work at the same time instead of taking turns. Rounds of one relay keep out of each
+        // other's way exactly as rounds of two relays do (lease and head-of-key rule), so per-key
+        // order and one-in-flight-per-key hold however many overlap.
+        await withDiscardingTaskGroup { rounds in
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let now = ContinuousClock.now
+                if now - lastGauge > .seconds(1) {
+                    lastGauge = now
+                    await updateGauges()
+                }
+                if now - lastPurge > configuration.purgeInterval {
+                    lastPurge = now
+                    await purge()
+                }
+                if inFlight.count >= configuration.batchesInFlight {
+                    // A finishing round signals.
+                    await wake.wait(upTo: configuration.pollInterval)
+                    continue
+                }
+                let messages: [ClaimedMessage]
+                do {
+                    messages = try await claim()
+                } catch {
+                    messages = []
+                    logger.warning("outbox relay round failed; retrying", metadata: ["error": .string("\(error)")])
+                }
+                if !messages.isEmpty {
+                    inFlight.add(1)
+                    rounds.addTask {
+                        do {
+                            try await deliverAndRecord(messages)
+                        } catch {
+                            // The leases run out and the messages are claimed again.
+                            logger.warning("recording outbox deliveries failed; they will be delivered again after their lease", metadata: ["error": .string("\(error)")])
+                        }
+                        inFlight.add(-1)
+                        // Delivered heads make their keys' next messages claimable.
+                        wake.signal()
+                    }
+                }
+                if messages.count >= configuration.batchSize { continue }
+                await wake.wait(upTo: configuration.pollInterval)
             }
-            let now = ContinuousClock.now
-            if now - lastGauge > .seconds(1) {
-                lastGauge = now
-                await updateGauges()
-            }
-            if now - lastPurge > configuration.purgeInterval {
-                lastPurge = now
-                await purge()
-            }
-            if claimed >= configuration.batchSize { continue }
-            await wake.wait(upTo: configuration.pollInterval)
+            // Rounds in flight finish and record their outcomes before the relay stops.
         }
     }
 
@@ -91,16 +120,21 @@ public struct OutboxRelay: Service {
     public func relayOnce() async throws -> Int {
         let messages = try await claim()
         guard !messages.isEmpty else { return 0 }
+        try await deliverAndRecord(messages)
+        return messages.count
+    }
+
+    private func deliverAndRecord(_ messages: [ClaimedMessage]) async throws {
         let outcomes = await withTaskGroup(of: (ClaimedMessage, DeliveryOutcome).self) { group in
             for message in messages {
                 group.addTask { (message, await deliver(message)) }
             }
             var outcomes: [(ClaimedMessage, DeliveryOutcome)] = []
+            outcomes.reserveCapacity(messages.count)
             for await outcome in group { outcomes.append(outcome) }
             return outcomes
         }
         try await record(outcomes)
-        return messages.count
     }
 
     // MARK: Steps
@@ -121,25 +155,11 @@ public struct OutboxRelay: Service {
     }
 
     private func claim() async throws -> [ClaimedMessage] {
+        // The claim's SQL is messaging_outbox_claim (Migrations/0002): a function only so that it
+        // can pin its plan to the ordered walk of the pending index in the same round trip.
         let rows = try await database.query("""
-            UPDATE messaging_outbox o
-            SET claimed_until = now() + make_interval(secs => \(Double(configuration.lease.milliseconds) / 1000)),
-                attempts = o.attempts + 1
-            FROM (
-                SELECT m.id FROM messaging_outbox m
-                WHERE m.status = 'pending'
-                  AND m.next_attempt_at <= now()
-                  AND (m.claimed_until IS NULL OR m.claimed_until < now())
-                  AND NOT EXISTS (
-                      SELECT 1 FROM messaging_outbox earlier
-                      WHERE earlier.aggregate_key = m.aggregate_key AND earlier.status = 'pending' AND earlier.id < m.id
-                  )
-                ORDER BY m.id
-                LIMIT \(configuration.batchSize)
-                FOR UPDATE OF m SKIP LOCKED
-            ) claimable
-            WHERE o.id = claimable.id
-            RETURNING o.id, o.message_id, o.destination, o.method, o.params, o.attempts
+            SELECT id, message_id, destination, method, params, attempts
+            FROM messaging_outbox_claim(\(configuration.batchSize)::integer, \(Double(configuration.lease.milliseconds) / 1000)::float8)
             """)
         return try rows.map { row in
             let params = try row.decode(PostgresJSONB.self, column: "params")
@@ -231,9 +251,8 @@ public struct OutboxRelay: Service {
 
     private func updateGauges() async {
         guard let rows = try? await database.query("""
-            SELECT count(*) FILTER (WHERE status = 'pending')::int8 AS pending,
-                   count(*) FILTER (WHERE status = 'dead')::int8 AS dead
-            FROM messaging_outbox WHERE status <> 'delivered'
+            SELECT (SELECT count(*) FROM messaging_outbox WHERE status = 'pending')::int8 AS pending,
+                   (SELECT count(*) FROM messaging_outbox WHERE status = 'dead')::int8 AS dead
             """), let row = rows.first
         else { return }
         metrics.backlog.record((try? row.decode(Int64.self, column: "pending")) ?? 0)
@@ -257,6 +276,13 @@ public struct OutboxRelay: Service {
             logger.warning("outbox purge failed", metadata: ["error": .string("\(error)")])
         }
     }
+}
+
+/// Rounds of one relay delivering now; shared by the claim loop and the rounds.
+private final class RoundsInFlight: Sendable {
+    private let value = Atomic<Int>(0)
+    var count: Int { value.load(ordering: .relaxed) }
+    func add(_ delta: Int) { value.wrappingAdd(delta, ordering: .relaxed) }
 }
 
 struct RelayMetrics: Sendable {

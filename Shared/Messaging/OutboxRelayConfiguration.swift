@@ -2,6 +2,8 @@
 public struct OutboxRelayConfiguration: Sendable {
     /// Messages claimed at once when there is a backlog.
     public var batchSize: Int
+    /// Batches one relay delivers at once: the next is claimed while earlier ones are delivered.
+    public var batchesInFlight: Int
     /// How long a claimed message is left alone by other relays; longer than any delivery.
     public var lease: Duration
     /// Per delivery call.
@@ -19,6 +21,7 @@ public struct OutboxRelayConfiguration: Sendable {
 
     public init(
         batchSize: Int = 256,
+        batchesInFlight: Int = 3,
         lease: Duration = .seconds(30),
         deliveryTimeout: Duration = .seconds(10),
         pollInterval: Duration = .seconds(1),
@@ -29,6 +32,7 @@ public struct OutboxRelayConfiguration: Sendable {
         purgeInterval: Duration = .seconds(600)
     ) {
         self.batchSize = batchSize
+        self.batchesInFlight = max(1, batchesInFlight)
         self.lease = lease
         self.deliveryTimeout = deliveryTimeout
         self.pollInterval = pollInterval

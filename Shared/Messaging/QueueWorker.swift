@@ -73,6 +73,7 @@ public struct QueueWorker: Service {
     public func run() async throws {
         let wake = WakeSignal()
         let running = RunningJobs()
+        let finished = FinishedJobs()
         let listener = PostgresListener(configuration: listenerConfiguration, channels: [WorkQueue.notifyChannel], logger: logger)
         let queueName = queue.name
         await withGracefulShutdownHandler {
@@ -88,21 +89,23 @@ public struct QueueWorker: Service {
                 }
                 var lastGauge = ContinuousClock.now - .seconds(10)
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                    let done = finished.take()
                     let free = configuration.concurrency - running.count
                     var claimed = 0
-                    if free > 0 {
+                    if free > 0 || !done.isEmpty {
                         do {
-                            let jobs = try await queue.claim(worker: workerName, limit: free, lease: configuration.lease)
+                            let jobs = try await queue.claim(worker: workerName, limit: max(0, free), lease: configuration.lease, completing: done)
                             claimed = jobs.count
                             running.add(jobs.count)
                             for job in jobs {
                                 group.addTask {
-                                    await execute(job)
+                                    if await execute(job) { finished.add(job.id) }
                                     running.add(-1)
                                     wake.signal()
                                 }
                             }
                         } catch {
+                            finished.add(contentsOf: done)
                             logger.warning("claiming jobs failed; retrying", metadata: ["queue": .string(queueName), "error": .string("\(error)")])
                         }
                     }
@@ -116,17 +119,28 @@ public struct QueueWorker: Service {
                 // Running jobs finish; only the listener is stopped.
                 await listener.close()
             }
+            let done = finished.take()
+            if !done.isEmpty {
+                do {
+                    try await queue.completeIfRunning(done, worker: workerName)
+                } catch {
+                    logger.warning("marking finished jobs done failed; they run again after their lease", metadata: ["queue": .string(queueName), "error": .string("\(error)")])
+                }
+            }
         } onGracefulShutdown: {
             wake.signal()
         }
     }
 
-    private func execute(_ job: Job) async {
+    /// Runs the job; true when its handler returned, so the job is to be marked done (with the
+    /// next claim, which saves a round trip and a commit per job). Until then its lease covers
+    /// it; a worker that dies first leaves it to run again, as it would dying a moment earlier.
+    private func execute(_ job: Job) async -> Bool {
         let started = ContinuousClock.now
         var jobLogger = logger
         jobLogger[metadataKey: "job.id"] = .stringConvertible(job.id)
         jobLogger[metadataKey: "job.queue"] = .string(job.queue)
-        await withTaskGroup(of: Void.self) { group in
+        let succeeded = await withTaskGroup(of: Void.self) { group -> Bool in
             group.addTask { [queue, configuration] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: configuration.heartbeatInterval)
@@ -134,9 +148,10 @@ public struct QueueWorker: Service {
                     if (try? await queue.heartbeat(job, lease: configuration.lease)) == false { return }
                 }
             }
+            defer { group.cancelAll() }
             do {
                 try await handler(job)
-                try await queue.completeIfRunning(job)
+                return true
             } catch let lost as JobLeaseLost {
                 jobLogger.warning("job result dropped", metadata: ["error": .string(lost.description)])
             } catch {
@@ -149,10 +164,11 @@ public struct QueueWorker: Service {
                     jobLogger.error("recording a job failure failed; the lease will expire and it runs again", metadata: ["error": .string("\(error)")])
                 }
             }
-            group.cancelAll()
+            return false
         }
         let elapsed = ContinuousClock.now - started
         duration.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        return succeeded
     }
 
 }
@@ -162,4 +178,13 @@ private final class RunningJobs: Sendable {
     private let value = Atomic<Int>(0)
     var count: Int { value.load(ordering: .relaxed) }
     func add(_ delta: Int) { value.wrappingAdd(delta, ordering: .relaxed) }
+}
+
+/// Jobs whose handlers returned, waiting to be marked done with the next claim.
+private final class FinishedJobs: Sendable {
+    private let ids = Mutex<[Int64]>([])
+
+    func add(_ id: Int64) { ids.withLock { $0.append(id) } }
+    func add(contentsOf more: [Int64]) { ids.withLock { $0.append(contentsOf: more) } }
+    func take() -> [Int64] { ids.withLock { ids in defer { ids.removeAll() }; return ids } }
 }

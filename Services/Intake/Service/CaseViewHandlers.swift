@@ -56,16 +56,47 @@ struct CaseViewHandlers: Sendable {
     }
 
     func trackCase(_ params: CustomerCredentials, _ context: RPCContext) async throws -> CustomerCaseView {
-        try await database.withConnection { connection in
-            let record = try await registration.customerCase(params, forUpdate: false, on: connection)
-            let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
-            return CustomerCaseView(
-                trackingNumber: record.trackingNumber, status: record.status, serviceName: serviceName,
-                registeredAt: record.registeredAt, dueDate: record.dueDate,
-                notice: record.status == .awaitingMaterials || record.status == .returned ? record.notice : nil,
-                timeline: try await CaseStore.timeline(of: record.id, publicOnly: true, on: connection)
-            )
+        // Same answer for an unknown number and a wrong code, so nothing leaks.
+        let unknown = RPCError.notFound("no case matches this tracking number and access code")
+        let number = params.trackingNumber.uppercased().trimmingCharacters(in: .whitespaces)
+        guard TrackingNumber.isWellFormed(number) else { throw unknown }
+        // One round trip: the customer's lookup is the hottest read and each statement costs a
+        // network hop plus a hop to the connection thread; the case row repeats on each public
+        // timeline row (a case has a handful), which is cheaper than a second query.
+        let rows = try await database.query("""
+            SELECT c.access_code_hash, c.status, c.locale, c.service_type, c.registered_at,
+                   c.due_date::text AS due_date, c.notice::text AS notice,
+                   (SELECT s.definition->'name' FROM catalog_service_types s WHERE s.code = c.service_type)::text AS service_name,
+                   t.at, t.event, t.detail
+            FROM cases c
+            LEFT JOIN case_timeline t ON t.case_id = c.id AND t.public
+            WHERE c.tracking_number = \(number)
+            ORDER BY t.id
+            """)
+        guard let first = rows.first else { throw unknown }
+        let given = registration.vault.lookupHash(AccessCode.normalise(params.accessCode), kind: "access")
+        guard constantTimeEqual(given, try first.decode(String.self, column: "access_code_hash")) else { throw unknown }
+        let status = CaseStatus(rawValue: try first.decode(String.self, column: "status")) ?? .accepted
+        let locale = CustomerLocale(rawValue: try first.decode(String.self, column: "locale")) ?? .zhCN
+        var serviceName = try first.decode(String.self, column: "service_type")
+        if let name = try first.decode(String?.self, column: "service_name") {
+            serviceName = try JSONValueDecoder().decode(LocalizedText.self, from: JSON.parse(Array(name.utf8))).text(locale)
         }
+        var notice: MaterialsNotice?
+        if status == .awaitingMaterials || status == .returned, let text = try first.decode(String?.self, column: "notice") {
+            notice = try JSONValueDecoder().decode(MaterialsNotice.self, from: JSON.parse(Array(text.utf8)))
+        }
+        var timeline: [TimelineEntry] = []
+        for row in rows {
+            guard let at = try row.decode(Date?.self, column: "at") else { continue }
+            timeline.append(TimelineEntry(at: at, event: try row.decode(String.self, column: "event"), actor: nil,
+                                          detail: try row.decode(String?.self, column: "detail")))
+        }
+        return CustomerCaseView(
+            trackingNumber: number, status: status, serviceName: serviceName,
+            registeredAt: try first.decode(Date.self, column: "registered_at"),
+            dueDate: try first.decode(String?.self, column: "due_date"), notice: notice, timeline: timeline
+        )
     }
 
     func findCases(_ params: IntakeFindCases.Params, _ context: RPCContext) async throws -> IntakeFindCases.Result {

@@ -184,7 +184,8 @@ struct RegistrationHandlers: Sendable {
                 principalJSON = PostgresJSONB(rawJSON: object.jsonString)
             }
             let noticed = notice?.items.map(\.code) ?? []
-            try await connection.execute("""
+            // The row comes back as stored (defaults, date casts) without a second round trip.
+            let inserted = try await connection.query("""
                 INSERT INTO cases (id, tracking_number, access_code_hash, idempotency_key, service_type, channel, applicant_type,
                     customer_name, id_type, id_number_cipher, id_number_hash, id_number_masked,
                     phone_cipher, phone_hash, phone_masked, email_cipher, email_hash, email_masked, key_id, principal,
@@ -200,8 +201,9 @@ struct RegistrationHandlers: Sendable {
                     \(try CaseStore.jsonb(params.materials)), \(noticed), \(try notice.map { try CaseStore.jsonb($0) }),
                     \(notice?.deadline)::date, \(dueDate)::date, \(status == .accepted ? 1 : 0), \(now),
                     \(status == .accepted ? now : nil), \(status == .notAccepted ? now : nil))
+                RETURNING \(unsafeRaw: CaseStore.columns)
                 """)
-            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.internal("case \(id) vanished") }
+            guard let record = try inserted.first.map(CaseStore.decode) else { throw RPCError.internal("case \(id) vanished") }
             let serviceName = serviceType.name.text(locale)
             try await CaseStore.appendTimeline(id, event: "registered", actor: owner.id, detail: "\(params.channel.rawValue) · \(serviceName)", at: now, on: connection)
             try await AuditTrail.record(

@@ -32,7 +32,11 @@ struct IntakeBenchmark: AsyncParsableCommand {
         let database = try await PostgresCluster.shared().createDatabase(prefix: "bench_intake")
         var configuration = ServiceConfiguration.forTesting(service: .intake, databaseURL: database.connectionString)
         configuration.databasePoolSize = 16
-        for peer in OneStopService.allCases where peer != .intake { configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: 1)] }
+        // Peers that answer, as deployed: with peers that refuse connections, the relay's retries
+        // of every accepted case's messages wrote to intake's database during the run and were
+        // measured as registration latency.
+        let peers = try await PeerStub(credential: configuration.serviceSecret)
+        for peer in OneStopService.allCases where peer != .intake { configuration.peers[peer] = [peers.target] }
         let app = ServiceApp(definition: IntakeService.definition(environment: [:]), configuration: configuration, logger: Self.logger)
         let (addresses, ready) = AsyncStream<ServiceAddresses>.makeStream()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -57,6 +61,37 @@ struct IntakeBenchmark: AsyncParsableCommand {
             await app.triggerGracefulShutdown()
             try await group.waitForAll()
         }
+        print("(peers acknowledged \(peers.deliveries) outbox deliveries)")
+        await peers.server.shutdown()
+    }
+
+    /// Review and notification as intake sees them: `review.submit` and `notification.send`
+    /// acknowledged at once, so outbox rows are delivered and marked instead of retried.
+    final class PeerStub: Sendable {
+        let server: RPCServer
+        let target: RPCTarget
+
+        init(credential: String) async throws {
+            let received = Count()
+            var methods = RPCMethodTable()
+            for name in [ReviewSubmit.name, NotificationSend.name] {
+                methods.register(name: name, idempotent: true) { _, _ in
+                    received.value.add(1, ordering: .relaxed)
+                    return ["accepted": true]
+                }
+            }
+            let server = RPCServer(configuration: RPCServerConfiguration(serviceName: "peers", credential: credential, maxInFlightPerConnection: 1024),
+                                   methods: methods, logger: IntakeBenchmark.logger)
+            let port = try await server.start().port!
+            self.server = server
+            self.target = RPCTarget(host: "127.0.0.1", port: port)
+            self.count = received
+        }
+
+        private let count: Count
+        var deliveries: Int { count.value.load(ordering: .relaxed) }
+
+        final class Count: Sendable { let value = Atomic<Int>(0) }
     }
 
     func f(_ value: Double) -> String { String(format: "%.2f", value) }
