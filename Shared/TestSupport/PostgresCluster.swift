@@ -107,8 +107,10 @@ public final class PostgresCluster: Sendable {
                     binDirectory + "/pg_ctl",
                     ["-D", dataDirectory, "-o", options, "-l", directory + "/server.log", "-w", "-t", "60", "start"]
                 )
+                // A generous connect timeout: the whole suite starts hundreds of services at once
+                // on two cores, and a backend fork can wait its turn for several seconds.
                 let admin = PostgresConfiguration(
-                    connectionString: "host=127.0.0.1 port=\(port) user=postgres dbname=postgres connect_timeout=10"
+                    connectionString: "host=127.0.0.1 port=\(port) user=postgres dbname=postgres connect_timeout=60"
                 )
                 return PostgresCluster(adminConfiguration: admin, dataDirectory: dataDirectory, port: port)
             } catch {
