@@ -14,9 +14,11 @@ down:
 clean: down
 	rm -rf .data .logs
 
+# Tests start real services and databases; on a small machine a few dozen at once is the most
+# that stays responsive (ONESTOP_TEST_PARALLELISM raises or lowers it).
 test: deps validate-deploy
 	swift build --build-tests
-	swift test
+	SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH=$${ONESTOP_TEST_PARALLELISM:-24} swift test
 
 # compose/Dockerfile, docker-compose.yml and compose/k8s checked offline (no Docker engine, no cluster).
 validate-deploy:

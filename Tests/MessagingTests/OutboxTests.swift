@@ -102,13 +102,16 @@ struct OutboxTests {
         let server = try await fixture.startReceiver()
         let port = server.localAddress!.port!
         let (commitSignal, commit) = AsyncStream<Void>.makeStream()
+        let (enqueuedSignal, enqueued) = AsyncStream<Void>.makeStream()
         try await withRelays([fixture.relay(to: port)]) {
             // The first transaction takes the lower id and holds it uncommitted.
             async let early: Void = fixture.sender.withTransaction { connection in
                 try await Outbox.enqueue(ProbeApply.self, .init(key: "early", sequence: 0), to: "receiver", aggregateKey: "early", on: connection)
+                enqueued.yield()
                 for await _ in commitSignal { break }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Only once the early row holds its id (a fixed pause is not enough on a busy machine).
+            for await _ in enqueuedSignal { break }
             try await fixture.sender.withTransaction { connection in
                 try await Outbox.enqueue(ProbeApply.self, .init(key: "late", sequence: 0), to: "receiver", aggregateKey: "late", on: connection)
             }
