@@ -39,7 +39,7 @@ struct ServiceSelection: ParsableArguments {
 func withOperations<T>(_ service: OneStopService, _ body: (MessagingOperations) async throws -> T) async throws -> T {
     let environment = ProcessInfo.processInfo.environment
     let url = environment["ONESTOP_\(service.rawValue.uppercased())_DATABASE_URL"]
-        ?? "postgresql://\(service.defaultDatabaseName)@127.0.0.1:55432/\(service.defaultDatabaseName)?connect_timeout=3"
+        ?? "postgresql://\(service.defaultDatabaseName)@127.0.0.1:25432/\(service.defaultDatabaseName)?connect_timeout=3"
     var logger = Logger(label: "onestop-ops")
     logger.logLevel = .error
     let pool = PostgresPool(configuration: PostgresConfiguration(connectionString: url), maxConnections: 1, logger: logger)

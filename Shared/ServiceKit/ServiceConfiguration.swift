@@ -45,7 +45,7 @@ public struct ServiceConfiguration: Sendable {
         self.adminPort = env.port("ONESTOP_ADMIN_PORT", default: service.defaultAdminPort)
         self.databaseURL = env.string(
             "ONESTOP_DATABASE_URL",
-            default: "postgresql://\(service.defaultDatabaseName)@127.0.0.1:55432/\(service.defaultDatabaseName)"
+            default: "postgresql://\(service.defaultDatabaseName)@127.0.0.1:25432/\(service.defaultDatabaseName)"
         )
         env.require(
             databaseURL.hasPrefix("postgresql://") || databaseURL.hasPrefix("postgres://") || databaseURL.contains("dbname="),

@@ -9,7 +9,7 @@ struct ServiceConfigurationTests {
         let configuration = try ServiceConfiguration(service: .review, environment: [:])
         #expect(configuration.rpcPort == 7102)
         #expect(configuration.adminPort == 9102)
-        #expect(configuration.databaseURL == "postgresql://onestop_review@127.0.0.1:55432/onestop_review")
+        #expect(configuration.databaseURL == "postgresql://onestop_review@127.0.0.1:25432/onestop_review")
         #expect(configuration.peers[.intake] == [RPCTarget(host: "127.0.0.1", port: 7101)])
         #expect(configuration.peers[.review] == nil)
         #expect(configuration.usesDevelopmentSecret)

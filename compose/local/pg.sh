@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The local Postgres cluster of `make run`: one cluster in .data/pg on port $ONESTOP_PG_PORT
-# (55432), a database and a role per service. initdb refuses to run as root, so as root the
+# (25432), a database and a role per service. initdb refuses to run as root, so as root the
 # cluster belongs to the `postgres` user.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-port=${ONESTOP_PG_PORT:-55432}
+# Below Linux's ephemeral range (32768–60999), so no outgoing connection can be holding it.
+port=${ONESTOP_PG_PORT:-25432}
 data="$root/.data/pg"
 log="$root/.logs/postgres.log"
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
