@@ -63,7 +63,8 @@ struct CaseViewHandlers: Sendable {
                 trackingNumber: record.trackingNumber, status: record.status, serviceName: serviceName,
                 registeredAt: record.registeredAt, dueDate: record.dueDate,
                 notice: record.status == .awaitingMaterials || record.status == .returned ? record.notice : nil,
-                timeline: try await CaseStore.timeline(of: record.id, publicOnly: true, on: connection)
+                timeline: try await CaseStore.timeline(of: record.id, publicOnly: true, on: connection),
+                serviceType: record.serviceType, department: record.department
             )
         }
     }
