@@ -54,12 +54,28 @@ final class OneStopSystem: Sendable {
     /// Starts everything and waits until every service is ready and the administrator can log in.
     /// A port taken by someone else between choosing and binding it gets one more try.
     static func start() async throws -> OneStopSystem {
+        // One system boots at a time: seven processes migrating and connecting fill both cores,
+        // and two booting together would slow the rest of the suite running beside them.
+        await startGate.enter()
+        do {
+            let system = try await startRetryingOnATakenPort()
+            await startGate.leave()
+            return system
+        } catch {
+            await startGate.leave()
+            throw error
+        }
+    }
+
+    private static func startRetryingOnATakenPort() async throws -> OneStopSystem {
         do {
             return try await startOnce()
         } catch let error as EndToEndError where error.description.contains("in use") {
             return try await startOnce()
         }
     }
+
+    private static let startGate = StartGate()
 
     private static func startOnce() async throws -> OneStopSystem {
         let cluster = try await PostgresCluster.shared()
@@ -252,6 +268,24 @@ final class OneStopSystem: Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+}
+
+/// Lets one caller through at a time, in arrival order.
+private actor StartGate {
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func enter() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 }
 
