@@ -139,8 +139,8 @@ final class OneStopSystem: Sendable {
             if let system {
                 await system.stop()
             } else {
-                mail.stop()
-                sms.stop()
+                await mail.stop()
+                await sms.stop()
                 await drop(databases, in: cluster)
             }
             throw error
@@ -199,8 +199,8 @@ final class OneStopSystem: Sendable {
         }
         for process in processes { process.kill(SIGKILL) }
         for process in processes { await process.waitForExit(timeout: .seconds(5)) }
-        mail.stop()
-        sms.stop()
+        await mail.stop()
+        await sms.stop()
         await Self.drop(databases, in: cluster)
     }
 

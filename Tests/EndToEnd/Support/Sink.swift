@@ -1,4 +1,5 @@
 import JSONCoding
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -8,10 +9,8 @@ import Foundation
 /// A real SMTP server (aiosmtpd) or HTTP SMS gateway standing in for the providers, started from
 /// the notification tests' scripts (`Tests/NotificationTests/Sinks`). Each writes one JSON line
 /// per message it accepted to a file; the scenarios count and read those lines.
-final class Sink: @unchecked Sendable {
-    // `process` is started here and only killed afterwards; `output` guards itself.
-    private let process: Process
-    private let output = SinkOutput()
+final class Sink: Sendable {
+    private let process: ChildProcess
     let port: Int
     let recordsFile: URL
 
@@ -28,28 +27,18 @@ final class Sink: @unchecked Sendable {
     init(_ kind: Kind) async throws {
         recordsFile = FileManager.default.temporaryDirectory.appendingPathComponent("onestop-e2e-\(kind)-\(UUID().uuidString).jsonl")
         _ = FileManager.default.createFile(atPath: recordsFile.path, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.scripts.appendingPathComponent(kind.rawValue).path, recordsFile.path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
-        }
-        try process.run()
+        process = try ChildProcess(path: "/usr/bin/python3", name: "\(kind) sink",
+                                   arguments: [Self.scripts.appendingPathComponent(kind.rawValue).path, recordsFile.path])
         let deadline = ContinuousClock.now + .seconds(20)
         while true {
-            if let line = output.text.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }),
+            if let line = process.outputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }),
                let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) {
                 self.port = port
                 break
             }
             guard process.isRunning, ContinuousClock.now < deadline else {
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-                throw EndToEndError("the \(kind) sink did not start: \(output.text.suffix(1000))")
+                process.kill()
+                throw EndToEndError("the \(kind) sink did not start: \(process.outputSoFar.suffix(1000))")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -61,30 +50,11 @@ final class Sink: @unchecked Sendable {
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { try? JSON.parse(Array($0.utf8)) }
     }
 
-    /// Kills the sink and removes its file. Never `waitUntilExit` from async code.
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    /// Kills the sink and removes its file.
+    func stop() async {
+        process.kill()
+        await process.waitForExit(timeout: .seconds(5))
         try? FileManager.default.removeItem(at: recordsFile)
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-}
-
-/// What a sink printed. `@unchecked Sendable`: `value` is only touched under `lock`.
-private final class SinkOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = ""
-
-    func append(_ text: String) {
-        lock.lock()
-        value += text
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }
 
