@@ -112,6 +112,12 @@ var targets: [Target] = [
         dependencies: ["Messaging", "Postgres", "LineProtocol", "JSONCoding", "TestSupport", logging],
         swiftSettings: swiftSettings
     ),
+    .testTarget(
+        name: "EndToEndTests",
+        dependencies: ["TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
+        path: "Tests/EndToEnd",
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "messaging-probe",
         dependencies: [

@@ -383,7 +383,11 @@ public struct CustomerCaseView: Codable, Sendable {
     public var dueDate: String?
     public var notice: MaterialsNotice?
     public var timeline: [TimelineEntry]
-    public init(trackingNumber: String, status: CaseStatus, serviceName: String, registeredAt: Date, dueDate: String? = nil, notice: MaterialsNotice? = nil, timeline: [TimelineEntry]) {
+    /// The service type's code and the department responsible for the case: the gateway files a
+    /// customer's rating under them (the satisfaction statistics are by department).
+    public var serviceType: String?
+    public var department: String?
+    public init(trackingNumber: String, status: CaseStatus, serviceName: String, registeredAt: Date, dueDate: String? = nil, notice: MaterialsNotice? = nil, timeline: [TimelineEntry], serviceType: String? = nil, department: String? = nil) {
         self.trackingNumber = trackingNumber
         self.status = status
         self.serviceName = serviceName
@@ -391,6 +395,8 @@ public struct CustomerCaseView: Codable, Sendable {
         self.dueDate = dueDate
         self.notice = notice
         self.timeline = timeline
+        self.serviceType = serviceType
+        self.department = department
     }
 }
 

@@ -12,7 +12,8 @@ import LineProtocol
 public enum RoutingRole {
     /// Maintains the organisation and may act on any case.
     public static let officer = "routing_officer"
-    /// Treated like a routing officer.
+    /// Treated like a routing officer: the gateway's administrator role (`StaffRole.administrator`),
+    /// which may maintain the organisation.
     public static let admin = StaffRole.administrator.rawValue
 }
 

@@ -89,6 +89,26 @@ struct ProgressTests {
         }
     }
 
+    @Test func anExtensionTellsTheCustomerTheHandlersReasonNotTheHeadsNote() async throws {
+        try await IntakeFixture.with { intake in
+            let registered = try await intake.register(IntakeFixture.residencePermit())
+            let id = registered.caseId
+            _ = try await progress(intake, .init(caseId: id, event: .routed, department: "public_security", dueDate: "2026-12-15"))
+            _ = try await progress(intake, .init(caseId: id, event: .extended, dueDate: "2026-12-22",
+                                                 reasons: ["the landlord must confirm the residence proof"], note: "ok, but hurry"))
+            let sent = try await intake.outbox(for: id).filter { $0.method == "notification.send" }
+                .map { try JSONValueDecoder().decode(NotificationSend.Params.self, from: $0.params) }
+            let extended = try #require(sent.first { $0.template == .caseExtended })
+            #expect(extended.variables["reason"] == "the landlord must confirm the residence proof")
+            #expect(extended.variables["newDueDate"] == "2026-12-22")
+            let view = try await intake.client.call(IntakeTrackCase.self, .init(trackingNumber: registered.trackingNumber, accessCode: registered.accessCode!))
+            let entry = try #require(view.timeline.last)
+            #expect(entry.event == "extended")
+            #expect(entry.detail?.contains("the landlord must confirm the residence proof") == true)
+            #expect(entry.detail?.contains("hurry") == false)
+        }
+    }
+
     @Test func badProgressReportsAreRefused() async throws {
         try await IntakeFixture.with { intake in
             let id = try await intake.register(IntakeFixture.residencePermit()).caseId

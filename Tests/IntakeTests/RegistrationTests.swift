@@ -44,6 +44,9 @@ struct RegistrationTests {
             let view = try await intake.client.call(IntakeTrackCase.self, .init(trackingNumber: result.trackingNumber, accessCode: code.lowercased()))
             #expect(view.status == .accepted)
             #expect(view.timeline.map(\.event) == ["registered", "accepted"])
+            // What the gateway files the customer's rating under.
+            #expect(view.serviceType == "residence_permit")
+            #expect(view.department == "public_security")
         }
     }
 

@@ -1,4 +1,5 @@
 import JSONCoding
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -7,10 +8,9 @@ import Foundation
 
 /// A Python stand-in server (aiosmtpd, or the SMS gateway) started by a test, writing what it
 /// received to a file of JSON lines.
-final class SinkProcess: @unchecked Sendable {
-    // `process` is driven by the owning test only; `output` is guarded by `lock`.
-    private let process: Process
-    private let output = OutputBuffer()
+final class SinkProcess: Sendable {
+    // Started through ChildProcess (posix_spawn): Foundation's Process.run() can crash on Linux.
+    private let process: ChildProcess
     let port: Int
     let recordsFile: URL
 
@@ -20,26 +20,18 @@ final class SinkProcess: @unchecked Sendable {
     init(script: String, arguments: [String] = []) async throws {
         recordsFile = FileManager.default.temporaryDirectory.appendingPathComponent("onestop-sink-\(UUID().uuidString).jsonl")
         _ = FileManager.default.createFile(atPath: recordsFile.path, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.sinksDirectory.appendingPathComponent(script).path, recordsFile.path] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            guard !data.isEmpty else { return }
-            output.append(String(decoding: data, as: UTF8.self))
-        }
-        try process.run()
+        process = try ChildProcess(
+            path: "/usr/bin/python3", name: script,
+            arguments: [Self.sinksDirectory.appendingPathComponent(script).path, recordsFile.path] + arguments
+        )
         let deadline = ContinuousClock.now + .seconds(20)
         var found: Int?
         while found == nil {
-            let text = output.text
+            let text = process.outputSoFar
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }) {
                 found = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces))
             } else if !process.isRunning || ContinuousClock.now > deadline {
+                process.kill()
                 throw SinkError(description: "\(script) did not start: \(text.suffix(2000))")
             } else {
                 try await Task.sleep(for: .milliseconds(20))
@@ -98,33 +90,13 @@ final class SinkProcess: @unchecked Sendable {
         _ = recv(fd, &buffer, buffer.count, 0)
     }
 
-    /// Kills the sink. Never `waitUntilExit` here: from an async context it spins the run loop.
+    /// Kills the sink (ChildProcess reaps it).
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.kill()
         try? FileManager.default.removeItem(at: recordsFile)
     }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
 
 struct SinkError: Error, CustomStringConvertible {
     let description: String
-}
-
-/// A child's output so far. `@unchecked Sendable`: `value` is only touched under `lock`.
-final class OutputBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = ""
-
-    func append(_ text: String) {
-        lock.lock()
-        value += text
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
 }

@@ -64,7 +64,7 @@ struct CaseViewHandlers: Sendable {
         // network hop plus a hop to the connection thread; the case row repeats on each public
         // timeline row (a case has a handful), which is cheaper than a second query.
         let rows = try await database.query("""
-            SELECT c.access_code_hash, c.status, c.locale, c.service_type, c.registered_at,
+            SELECT c.access_code_hash, c.status, c.locale, c.service_type, c.department, c.registered_at,
                    c.due_date::text AS due_date, c.notice::text AS notice,
                    (SELECT s.definition->'name' FROM catalog_service_types s WHERE s.code = c.service_type)::text AS service_name,
                    t.at, t.event, t.detail
@@ -95,7 +95,8 @@ struct CaseViewHandlers: Sendable {
         return CustomerCaseView(
             trackingNumber: number, status: status, serviceName: serviceName,
             registeredAt: try first.decode(Date.self, column: "registered_at"),
-            dueDate: try first.decode(String?.self, column: "due_date"), notice: notice, timeline: timeline
+            dueDate: try first.decode(String?.self, column: "due_date"), notice: notice, timeline: timeline,
+            serviceType: try first.decode(String.self, column: "service_type"), department: try first.decode(String.self, column: "department")
         )
     }
 

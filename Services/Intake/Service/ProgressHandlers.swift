@@ -23,6 +23,14 @@ struct ProgressHandlers: Sendable {
     let settings: IntakeSettings
     let inbox: Inbox
 
+    /// What the customer is told of an extension: the handler's reason (`reasons`, as routing
+    /// reports it). The department head's approval `note` is internal and only a fallback for
+    /// reporters that send no reasons.
+    static func extensionReason(_ params: IntakeRecordProgress.Params) -> String? {
+        let reasons = (params.reasons ?? []).filter { !$0.isEmpty }
+        return reasons.isEmpty ? params.note : reasons.joined(separator: "; ")
+    }
+
     /// How far along a status is; a report never moves a case back (except reopen and return).
     static func stage(_ status: CaseStatus) -> Int {
         switch status {
@@ -126,7 +134,7 @@ struct ProgressHandlers: Sendable {
         case .infoRequested: return (.infoRequested, (params.items ?? []).joined(separator: "; "), true)
         case .infoReceived: return (.inProgress, nil, true)
         case .extended:
-            return (nil, (english ? "new due date " : "新的办结日期 ") + (params.dueDate ?? "") + (params.note.map { " — \($0)" } ?? ""), true)
+            return (nil, (english ? "new due date " : "新的办结日期 ") + (params.dueDate ?? "") + (Self.extensionReason(params).map { " — \($0)" } ?? ""), true)
         case .transferred: return (nil, params.departmentName ?? params.department, true)
         case .completed: return (.completed, params.result, true)
         case .reopened: return (.inProgress, params.note, true)
@@ -152,7 +160,7 @@ struct ProgressHandlers: Sendable {
                                    variables: ["question": (params.items ?? []).joined(separator: "; ")], keySuffix: suffix, on: connection)
         case .extended:
             try await notices.send(.caseExtended, for: record, serviceName: serviceName,
-                                   variables: ["newDueDate": params.dueDate ?? "", "reason": params.note ?? params.reasons?.joined(separator: "; ") ?? "-"],
+                                   variables: ["newDueDate": params.dueDate ?? "", "reason": Self.extensionReason(params) ?? "-"],
                                    keySuffix: suffix, on: connection)
         case .completed where moved:
             if let pickup = params.pickup {

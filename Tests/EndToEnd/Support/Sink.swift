@@ -1,0 +1,103 @@
+import JSONCoding
+import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// A real SMTP server (aiosmtpd) or HTTP SMS gateway standing in for the providers, started from
+/// the notification tests' scripts (`Tests/NotificationTests/Sinks`). Each writes one JSON line
+/// per message it accepted to a file; the scenarios count and read those lines.
+final class Sink: Sendable {
+    private let process: ChildProcess
+    let port: Int
+    let recordsFile: URL
+
+    enum Kind: String {
+        case smtp = "smtp_sink.py"
+        case sms = "sms_sink.py"
+    }
+
+    static let scripts = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("NotificationTests/Sinks")
+
+    /// Starts the sink with Debian's `/usr/bin/python3` (the one with aiosmtpd) on a free port.
+    init(_ kind: Kind) async throws {
+        recordsFile = FileManager.default.temporaryDirectory.appendingPathComponent("onestop-e2e-\(kind)-\(UUID().uuidString).jsonl")
+        _ = FileManager.default.createFile(atPath: recordsFile.path, contents: nil)
+        process = try ChildProcess(path: "/usr/bin/python3", name: "\(kind) sink",
+                                   arguments: [Self.scripts.appendingPathComponent(kind.rawValue).path, recordsFile.path])
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            if let line = process.outputSoFar.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }),
+               let port = Int(line.dropFirst(6).trimmingCharacters(in: .whitespaces)) {
+                self.port = port
+                break
+            }
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                process.kill()
+                throw EndToEndError("the \(kind) sink did not start: \(process.outputSoFar.suffix(1000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Every message received so far, in arrival order.
+    func records() -> [JSON] {
+        guard let data = FileManager.default.contents(atPath: recordsFile.path) else { return [] }
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { try? JSON.parse(Array($0.utf8)) }
+    }
+
+    /// Kills the sink and removes its file.
+    func stop() async {
+        process.kill()
+        await process.waitForExit(timeout: .seconds(5))
+        try? FileManager.default.removeItem(at: recordsFile)
+    }
+}
+
+/// A message as it arrived at a sink, reduced to what the scenarios look at.
+struct DeliveredMessage: Sendable, CustomStringConvertible {
+    enum Channel: String, Sendable { case sms, email }
+    var channel: Channel
+    /// The phone number or email address it went to.
+    var recipient: String
+    /// The SMS text, or the email's subject and plain-text body.
+    var text: String
+    /// What identifies a message across resends: the SMS idempotency key (the notification key),
+    /// or the email's Message-ID (stable for one key and recipient).
+    var key: String?
+
+    var description: String { "\(channel.rawValue) to \(recipient): \(text.prefix(160))" }
+}
+
+extension Sink {
+    /// SMS records as messages (the body is the webhook JSON: to, from, text, reference).
+    func smsMessages() -> [DeliveredMessage] {
+        records().compactMap { record in
+            guard let body = record["body"]?.stringValue, let parsed = try? JSON.parse(Array(body.utf8)),
+                  let to = parsed["to"]?.stringValue else { return nil }
+            return DeliveredMessage(channel: .sms, recipient: to, text: parsed["text"]?.stringValue ?? "",
+                                    key: record["idempotencyKey"]?.stringValue ?? parsed["reference"]?.stringValue)
+        }
+    }
+
+    /// Email records as messages, one per recipient.
+    func emailMessages() -> [DeliveredMessage] {
+        records().flatMap { record -> [DeliveredMessage] in
+            let subject = record["subject"]?.stringValue ?? ""
+            let plain = record["parts"]?["text/plain"]?.stringValue ?? ""
+            return (record["rcpt"]?.arrayValue ?? []).compactMap { $0.stringValue }.map {
+                DeliveredMessage(channel: .email, recipient: $0.lowercased(), text: subject + "\n" + plain,
+                                 key: record["messageId"]?.stringValue)
+            }
+        }
+    }
+}
+
+struct EndToEndError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
