@@ -283,12 +283,18 @@ struct Open311Tests {
 
     // MARK: Python: jsonschema and an XML parser
 
-    /// The GeoReport v2 schemas: `ONESTOP_OPEN311_SCHEMAS`, else `../shared/open311/georeport-v2`
-    /// next to the repository.
+    /// The GeoReport v2 schemas (not redistributed here: their licence is unclear):
+    /// `ONESTOP_OPEN311_SCHEMAS`, else `../shared/open311/georeport-v2` next to the repository,
+    /// else the team's shared folder `/work/shared/open311/georeport-v2` (a clone elsewhere).
     static var schemaFolder: URL {
         if let folder = ProcessInfo.processInfo.environment["ONESTOP_OPEN311_SCHEMAS"] { return URL(fileURLWithPath: folder) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let besideRepository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("shared/open311/georeport-v2")
+        let shared = URL(fileURLWithPath: "/work/shared/open311/georeport-v2")
+        for candidate in [besideRepository, shared] where FileManager.default.fileExists(atPath: candidate.appendingPathComponent("service.json").path) {
+            return candidate
+        }
+        return besideRepository
     }
 
     /// Validates with Draft4Validator and a registry of the five schema files (their relative
