@@ -100,7 +100,7 @@ public final class PostgresCluster: Sendable {
         try await runAsPostgres(binDirectory + "/initdb", ["-D", dataDirectory, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-instructions"])
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let port = try freePort()
+            let port = try freeLocalPort()
             let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=1500"
             do {
                 try await runAsPostgres(
@@ -133,24 +133,6 @@ public final class PostgresCluster: Sendable {
             chown(path, user.pointee.pw_uid, user.pointee.pw_gid)
         }
         return path
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ClusterError("socket() failed (errno \(errno))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Bool in
-                bind(fd, address, length) == 0 && getsockname(fd, address, &length) == 0
-            }
-        }
-        guard bound else { throw ClusterError("could not find a free port (errno \(errno))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Runs a PostgreSQL tool, as the `postgres` user when this process is root (initdb refuses root).

@@ -43,7 +43,7 @@ struct GatewayFixture: Sendable {
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "gateway")
         let backend = try await StubBackend.start()
         var configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: databaseConfiguration.connectionString)
-        let closedPort = try await Self.closedPort()
+        let closedPort = try freeLocalPort()
         for peer in OneStopService.allCases where peer != .gateway {
             let up = backends == .stub || peer == .intake
             configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: up ? backend.port : closedPort)]
@@ -81,13 +81,6 @@ struct GatewayFixture: Sendable {
         }
     }
 
-    /// A port nothing listens on (bound, then released).
-    static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 1
-        try await channel.close()
-        return port
-    }
 
     // MARK: HTTP
 

@@ -94,10 +94,10 @@ final class OneStopSystem: Sendable {
             var rpcPorts: [Part: Int] = [:]
             var adminPorts: [Part: Int] = [:]
             for part in services {
-                rpcPorts[part] = try freePort()
-                adminPorts[part] = try freePort()
+                rpcPorts[part] = try freeLocalPort()
+                adminPorts[part] = try freeLocalPort()
             }
-            let httpPort = try freePort()
+            let httpPort = try freeLocalPort()
             let secret = "e2e-" + UUID().uuidString
             var common = [
                 "ONESTOP_SERVICE_SECRET": secret,
@@ -289,22 +289,3 @@ private actor StartGate {
     }
 }
 
-/// A port that was free a moment ago (bound to 0 and released). Another process could take it
-/// before the service binds it; `OneStopSystem.start` retries once when that happens.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw EndToEndError("socket() failed (errno \(errno))") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address -> Bool in
-            bind(fd, address, length) == 0 && getsockname(fd, address, &length) == 0
-        }
-    }
-    guard bound else { throw EndToEndError("could not find a free port (errno \(errno))") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
