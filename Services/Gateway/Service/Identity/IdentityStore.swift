@@ -52,7 +52,7 @@ struct IdentityStore: Sendable {
     /// Creates the first administrator from the environment unless that user exists.
     func bootstrapAdministrator() async throws -> Bool {
         guard let (user, password) = settings.bootstrapAdmin else { return false }
-        let hash = try hasher.hash(password)
+        let hash = try await hasher.hash(password)
         let inserted = try await database.execute("""
             INSERT INTO staff_users (id, display_name, roles, password_hash)
             VALUES (\(user), \("Administrator"), \([StaffRole.administrator.rawValue]), \(hash))
@@ -62,7 +62,7 @@ struct IdentityStore: Sendable {
     }
 
     func createUser(id: String, displayName: String, roles: [StaffRole], department: String?, password: String) async throws -> StaffUser {
-        let hash = try hasher.hash(password)
+        let hash = try await hasher.hash(password)
         let rows = try await database.query("""
             INSERT INTO staff_users (id, display_name, roles, department, password_hash)
             VALUES (\(id), \(displayName), \(roles.map(\.rawValue)), \(department), \(hash))
@@ -75,7 +75,8 @@ struct IdentityStore: Sendable {
 
     /// Changes what is given; a new password or disabling ends the user's sessions.
     func updateUser(id: String, displayName: String?, roles: [StaffRole]?, department: String??, password: String?, disabled: Bool?) async throws -> StaffUser {
-        let hash = try password.map { try hasher.hash($0) }
+        var hash: String?
+        if let password { hash = try await hasher.hash(password) }
         return try await database.withTransaction { connection in
             let rows = try await connection.query("""
                 UPDATE staff_users SET
@@ -136,14 +137,15 @@ struct IdentityStore: Sendable {
             """)
         guard let row = rows.first else {
             // Spend the same time as a real check, so timing does not reveal which ids exist.
-            _ = hasher.verify(password, against: Self.decoyHash)
+            _ = await hasher.verify(password, against: Self.decoyHash)
             return .refused
         }
         let user = try Self.user(row)
         if let lockedUntil = try row.decode(Date?.self, column: "locked_until"), lockedUntil > Date() {
             return .locked(until: lockedUntil)
         }
-        guard !user.disabled, hasher.verify(password, against: try row.decode(String.self, column: "password_hash")) else {
+        let stored = try row.decode(String.self, column: "password_hash")
+        guard !user.disabled, await hasher.verify(password, against: stored) else {
             try await database.execute("""
                 UPDATE staff_users SET
                     failed_logins = failed_logins + 1,

@@ -1,4 +1,5 @@
 import Crypto
+import NIOPosix
 import _CryptoExtras
 
 #if canImport(FoundationEssentials)
@@ -16,14 +17,24 @@ struct PasswordHasher: Sendable {
     static let parallelism = 1
     static let minimumLength = 12
 
-    func hash(_ password: String) throws -> String {
+    /// scrypt takes tens of milliseconds of CPU on purpose: it runs on NIO's blocking thread pool,
+    /// never on Swift's cooperative pool (two threads on this machine), which serves every request.
+    func hash(_ password: String) async throws -> String {
+        try await NIOThreadPool.singleton.runIfActive { try hashNow(password) }
+    }
+
+    func verify(_ password: String, against stored: String) async -> Bool {
+        (try? await NIOThreadPool.singleton.runIfActive { verifyNow(password, against: stored) }) ?? false
+    }
+
+    func hashNow(_ password: String) throws -> String {
         let salt = SecureRandom.bytes(16)
         let key = try derive(password, salt: salt, cost: cost, blockSize: Self.blockSize, parallelism: Self.parallelism)
         return "scrypt$\(cost)$\(Self.blockSize)$\(Self.parallelism)$\(Data(salt).base64EncodedString())$\(Data(key).base64EncodedString())"
     }
 
     /// Compares in constant time; a malformed stored hash never matches.
-    func verify(_ password: String, against stored: String) -> Bool {
+    func verifyNow(_ password: String, against stored: String) -> Bool {
         let parts = stored.split(separator: "$").map(String.init)
         guard parts.count == 6, parts[0] == "scrypt",
               let cost = Int(parts[1]), (4...20).contains(cost),
