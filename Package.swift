@@ -91,6 +91,14 @@ var targets: [Target] = [
         path: "Shared/TestSupport",
         swiftSettings: swiftSettings
     ),
+    // The whole system as separate processes driven through the gateway: end-to-end tests and
+    // the system benchmarks start it the same way.
+    .target(
+        name: "SystemHarness",
+        dependencies: ["TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
+        path: "Shared/SystemHarness",
+        swiftSettings: swiftSettings
+    ),
 
     // MARK: Tests
     .testTarget(name: "JSONCodingTests", dependencies: ["JSONCoding"], swiftSettings: swiftSettings),
@@ -114,7 +122,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "EndToEndTests",
-        dependencies: ["TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
+        dependencies: ["SystemHarness", "TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
         path: "Tests/EndToEnd",
         swiftSettings: swiftSettings
     ),
@@ -220,14 +228,15 @@ for service in services {
 // Each of these folders under Tests/Benchmarks/ is a release-built benchmark
 // `onestop-bench-<folder>` (e.g. `swift run -c release onestop-bench-review`). Listed, not read
 // from the disk: SwiftPM caches the evaluated manifest, so a listing would go stale.
-let benchmarkFolders = ["Complaints", "Intake", "Messaging", "Notification", "Review", "Routing"]
+let benchmarkFolders = ["Complaints", "Gateway", "Intake", "Messaging", "Notification", "Review", "Routing"]
 for folder in benchmarkFolders {
     targets.append(
         .executableTarget(
             name: "onestop-bench-\(folder.lowercased())",
             dependencies: [
-                "ServiceKit", "TestSupport", "RPCTesting", "Contracts", "LineProtocol", "Postgres", "Messaging",
-                "JSONCoding", logging, metrics, nio, nioPosix,
+                "ServiceKit", "TestSupport", "SystemHarness", "RPCTesting", "Contracts", "LineProtocol", "Postgres",
+                "Messaging", "JSONCoding", logging, metrics, nio, nioPosix,
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ] + services.map { .init(stringLiteral: "\($0)Service") },
             path: "Tests/Benchmarks/\(folder)",

@@ -267,9 +267,13 @@ public enum IntakeRegisterCase: RPCMethod {
 public struct CustomerCredentials: Codable, Sendable {
     public var trackingNumber: String
     public var accessCode: String
-    public init(trackingNumber: String, accessCode: String) {
+    /// The language the customer reads the answer in now (the gateway passes `Accept-Language`);
+    /// without it, the language of the case's contact details.
+    public var locale: CustomerLocale?
+    public init(trackingNumber: String, accessCode: String, locale: CustomerLocale? = nil) {
         self.trackingNumber = trackingNumber
         self.accessCode = accessCode
+        self.locale = locale
     }
 }
 

@@ -16,6 +16,13 @@ struct CustomerAccessTests {
 
             let right = try await gateway.request("POST", "/v1/public/track", json: #"{"trackingNumber": "SH2026B", "accessCode": "\#(StubBackend.rightCode)"}"#)
             #expect(right.status == 200)
+            // Intake answers in the language of the case's contact details unless the customer asks for one.
+            #expect(try json(right.body)["params"]?["locale"] == nil)
+            for (header, locale) in [("zh-CN,zh;q=0.9", "zh-CN"), ("en-GB", "en")] {
+                let asked = try await gateway.request("POST", "/v1/public/track", json: #"{"trackingNumber": "SH2026B", "accessCode": "\#(StubBackend.rightCode)"}"#,
+                                                      headers: [("Accept-Language", header)])
+                #expect(try json(asked.body)["params"]?["locale"] == .string(locale))
+            }
 
             for attempt in 2...3 {
                 let response = try await gateway.request("POST", "/v1/public/track", json: #"{"trackingNumber": "SH2026A", "accessCode": "guess-\#(attempt)"}"#)

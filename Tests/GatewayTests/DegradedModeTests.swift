@@ -1,3 +1,4 @@
+import Contracts
 import JSONCoding
 import RPCTesting
 import Testing
@@ -38,6 +39,48 @@ struct DegradedModeTests {
             let gaps = view["incomplete"]?.arrayValue?.compactMap(\.stringValue) ?? []
             #expect(gaps.count == 3, "\(gaps)")
             #expect(gaps.contains { $0.hasPrefix("review:") } && gaps.contains { $0.hasPrefix("routing:") } && gaps.contains { $0.hasPrefix("complaints:") })
+        }
+    }
+
+    /// A request that needs `service` and nothing else behind the gateway.
+    static let needs: [(service: OneStopService, method: String, path: String)] = [
+        (.intake, "GET", "/v1/cases?limit=5"),
+        (.review, "GET", "/v1/review/queue"),
+        (.routing, "GET", "/v1/departments/civil-affairs/queue"),
+        (.notification, "GET", "/v1/notifications?key=k"),
+        (.complaints, "GET", "/v1/complaints"),
+    ]
+
+    @Test("with one service stopped, only what needs it fails, with a 503 naming it", arguments: OneStopService.allCases.filter { $0 != .gateway })
+    func oneServiceDown(_ down: OneStopService) async throws {
+        try await GatewayFixture.with(backends: .allBut(down)) { gateway in
+            // Logins live in the gateway's own database: they work whatever is down.
+            let admin = try await gateway.adminSession()
+            let staff = try await gateway.staff("all-desks", roles: ["intake_officer", "reviewer", "complaint_officer", "supervisor", "administrator"], admin: admin)
+
+            let registered = try await gateway.request("POST", "/v1/cases", json: #"{"channel": "counter", "serviceType": "residence_permit"}"#, cookie: staff)
+            if down == .intake {
+                #expect(registered.status == 503, "\(registered.body)")
+                #expect(try json(registered.body)["service"] == "intake")
+                // The customer's own door answers the same way, without telling more.
+                let tracked = try await gateway.request("POST", "/v1/public/track", json: #"{"trackingNumber": "20260301-000001-X", "accessCode": "RIGHT-CODE"}"#)
+                #expect(tracked.status == 503, "\(tracked.body)")
+            } else {
+                #expect(registered.status == 201, "registering must not need \(down.rawValue): \(registered.body)")
+            }
+
+            for need in Self.needs {
+                let response = try await gateway.request(need.method, need.path, cookie: staff)
+                if need.service == down {
+                    #expect(response.status == 503, "\(need.path): \(response.body)")
+                    let problem = try json(response.body)
+                    #expect(problem["service"] == .string(down.rawValue))
+                    #expect(problem["kind"] == "unavailable")
+                    #expect(response.headers["retry-after"] != nil)
+                } else {
+                    #expect(response.status == 200, "\(need.path) must not need \(down.rawValue): \(response.body)")
+                }
+            }
         }
     }
 

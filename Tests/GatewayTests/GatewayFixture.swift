@@ -28,11 +28,21 @@ struct GatewayFixture: Sendable {
     static let adminUser = "admin"
     static let adminPassword = "correct horse battery staple"
 
-    enum Backends {
+    enum Backends: Sendable, Equatable {
         /// Every service answered by the stub.
         case stub
         /// Intake answered by the stub; the other four services are not running.
         case onlyIntake
+        /// Every service answered by the stub but this one, which is not running.
+        case allBut(OneStopService)
+
+        func isUp(_ peer: OneStopService) -> Bool {
+            switch self {
+            case .stub: true
+            case .onlyIntake: peer == .intake
+            case .allBut(let down): peer != down
+            }
+        }
     }
 
     static func with(
@@ -45,8 +55,7 @@ struct GatewayFixture: Sendable {
         var configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: databaseConfiguration.connectionString)
         let closedPort = try freeLocalPort()
         for peer in OneStopService.allCases where peer != .gateway {
-            let up = backends == .stub || peer == .intake
-            configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: up ? backend.port : closedPort)]
+            configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: backends.isUp(peer) ? backend.port : closedPort)]
         }
         var env = [
             "ONESTOP_GATEWAY_HTTP_PORT": "0",

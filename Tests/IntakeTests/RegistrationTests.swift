@@ -47,6 +47,14 @@ struct RegistrationTests {
             // What the gateway files the customer's rating under.
             #expect(view.serviceType == "residence_permit")
             #expect(view.department == "public_security")
+
+            // The customer reads it in the language they ask for now (the gateway's Accept-Language).
+            let catalog = try await intake.client.call(IntakeListCatalog.self, .init(includeInactive: false))
+            let names = try #require(catalog.serviceTypes.first { $0.code == "residence_permit" }).name
+            for locale in [CustomerLocale.en, .zhCN] {
+                let localized = try await intake.client.call(IntakeTrackCase.self, .init(trackingNumber: result.trackingNumber, accessCode: code, locale: locale))
+                #expect(localized.serviceName == names.text(locale))
+            }
         }
     }
 

@@ -77,7 +77,7 @@ struct CaseViewHandlers: Sendable {
         let given = registration.vault.lookupHash(AccessCode.normalise(params.accessCode), kind: "access")
         guard constantTimeEqual(given, try first.decode(String.self, column: "access_code_hash")) else { throw unknown }
         let status = CaseStatus(rawValue: try first.decode(String.self, column: "status")) ?? .accepted
-        let locale = CustomerLocale(rawValue: try first.decode(String.self, column: "locale")) ?? .zhCN
+        let locale = try params.locale ?? CustomerLocale(rawValue: first.decode(String.self, column: "locale")) ?? .zhCN
         var serviceName = try first.decode(String.self, column: "service_type")
         if let name = try first.decode(String?.self, column: "service_name") {
             serviceName = try JSONValueDecoder().decode(LocalizedText.self, from: JSON.parse(Array(name.utf8))).text(locale)

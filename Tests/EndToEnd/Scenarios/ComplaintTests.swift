@@ -1,3 +1,4 @@
+import SystemHarness
 import Contracts
 import JSONCoding
 import Testing

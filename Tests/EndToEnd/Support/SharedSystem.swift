@@ -1,3 +1,4 @@
+import SystemHarness
 /// One running system shared by the scenarios that do not break anything, so the suite starts
 /// the seven processes once rather than per test. Users count in and out; the last one out
 /// stops it (processes killed, databases dropped). A scenario that kills services starts a

@@ -1,4 +1,5 @@
 import Contracts
+import HTTPTypes
 import Hummingbird
 import JSONCoding
 
@@ -14,13 +15,7 @@ enum CustomerRoutes {
                       summary: "Apply online. The answer holds the tracking number and the access code (shown once).",
                       body: .object(required: true), successStatus: .created) { request, context, gateway in
                 try await gateway.authorise(.applyOnline, context)
-                var params = try await gateway.bodies.object(request)
-                _ = params.removeValue(forKey: "_meta")
-                params["channel"] = .string(IntakeChannel.online.rawValue)
-                var anonymous = context
-                anonymous.caller = .anonymous
-                let result = try await gateway.call(.intake, IntakeRegisterCase.name, params, anonymous)
-                return .json(result, status: .created)
+                return try await fileAsOnlineCustomer(request, context, gateway, to: .intake, IntakeRegisterCase.name)
             },
             RouteSpec(method: .post, path: "/v1/public/track", action: .trackCase, tag: "customers",
                       summary: "Where is my case: tracking number + access code in the body (never in the URL).",
@@ -28,8 +23,13 @@ enum CustomerRoutes {
                 try await gateway.authorise(.trackCase, context)
                 let body = try await gateway.bodies.object(request)
                 let credentials = try credentials(body, trackingNumber: nil)
+                var params: JSONObject = ["trackingNumber": .string(credentials.trackingNumber), "accessCode": .string(credentials.accessCode)]
+                // Texts in the language the customer reads now; without the header, the one of their contact details.
+                if request.headers[.acceptLanguage] != nil {
+                    params["locale"] = .string(context.language == .zhCN ? CustomerLocale.zhCN.rawValue : CustomerLocale.en.rawValue)
+                }
                 let view = try await withAccessCode(credentials, context, gateway) {
-                    try await gateway.call(.intake, IntakeTrackCase.name, ["trackingNumber": .string(credentials.trackingNumber), "accessCode": .string(credentials.accessCode)], context, idempotent: true)
+                    try await gateway.call(.intake, IntakeTrackCase.name, params, context, idempotent: true)
                 }
                 return .json(view)
             },
@@ -72,18 +72,27 @@ enum CustomerRoutes {
                       summary: "File a complaint (optionally about a case); the answer holds the complaint number.",
                       body: .object(required: true), successStatus: .created) { request, context, gateway in
                 try await gateway.authorise(.fileComplaintAsCustomer, context)
-                var params = try await gateway.bodies.object(request)
-                _ = params.removeValue(forKey: "_meta")
-                params["channel"] = .string(IntakeChannel.online.rawValue)
                 // What routing knows about the case is for the complaints service to find out,
                 // not for the complainant to claim.
-                for staffOnly in ["caseOverdue", "department", "caseHandlerId"] { _ = params.removeValue(forKey: staffOnly) }
-                var anonymous = context
-                anonymous.caller = .anonymous
-                let result = try await gateway.call(.complaints, ComplaintsFile.name, params, anonymous)
-                return .json(result, status: .created)
+                return try await fileAsOnlineCustomer(request, context, gateway, to: .complaints, ComplaintsFile.name,
+                                                      removing: ["caseOverdue", "department", "caseHandlerId"])
             },
         ]
+    }
+
+    /// A customer's own filing (an online application or complaint): the body as sent, without
+    /// `_meta` and the fields only staff may set, on the online channel whatever the body says,
+    /// and with no actor, so no staff member is recorded as its author.
+    static func fileAsOnlineCustomer(
+        _ request: Request, _ context: GatewayRequestContext, _ gateway: Gateway,
+        to service: OneStopService, _ method: String, removing staffOnly: [String] = []
+    ) async throws -> Response {
+        var params = try await gateway.bodies.object(request)
+        for field in ["_meta"] + staffOnly { _ = params.removeValue(forKey: field) }
+        params["channel"] = .string(IntakeChannel.online.rawValue)
+        var anonymous = context
+        anonymous.caller = .anonymous
+        return .json(try await gateway.call(service, method, params, anonymous), status: .created)
     }
 
     /// `POST /v1/public/cases/{trackingNumber}/<name>` with the access code in the body.

@@ -9,22 +9,22 @@ import Foundation
 /// A real SMTP server (aiosmtpd) or HTTP SMS gateway standing in for the providers, started from
 /// the notification tests' scripts (`Tests/NotificationTests/Sinks`). Each writes one JSON line
 /// per message it accepted to a file; the scenarios count and read those lines.
-final class Sink: Sendable {
+public final class Sink: Sendable {
     private let process: ChildProcess
-    let port: Int
-    let recordsFile: URL
+    public let port: Int
+    public let recordsFile: URL
 
-    enum Kind: String {
+    public enum Kind: String {
         case smtp = "smtp_sink.py"
         case sms = "sms_sink.py"
     }
 
     static let scripts = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("NotificationTests/Sinks")
+        .appendingPathComponent("Tests/NotificationTests/Sinks")
 
     /// Starts the sink with Debian's `/usr/bin/python3` (the one with aiosmtpd) on a free port.
-    init(_ kind: Kind) async throws {
+    public init(_ kind: Kind) async throws {
         recordsFile = FileManager.default.temporaryDirectory.appendingPathComponent("onestop-e2e-\(kind)-\(UUID().uuidString).jsonl")
         _ = FileManager.default.createFile(atPath: recordsFile.path, contents: nil)
         process = try ChildProcess(path: "/usr/bin/python3", name: "\(kind) sink",
@@ -45,13 +45,13 @@ final class Sink: Sendable {
     }
 
     /// Every message received so far, in arrival order.
-    func records() -> [JSON] {
+    public func records() -> [JSON] {
         guard let data = FileManager.default.contents(atPath: recordsFile.path) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { try? JSON.parse(Array($0.utf8)) }
     }
 
     /// Kills the sink and removes its file.
-    func stop() async {
+    public func stop() async {
         process.kill()
         await process.waitForExit(timeout: .seconds(5))
         try? FileManager.default.removeItem(at: recordsFile)
@@ -59,23 +59,23 @@ final class Sink: Sendable {
 }
 
 /// A message as it arrived at a sink, reduced to what the scenarios look at.
-struct DeliveredMessage: Sendable, CustomStringConvertible {
-    enum Channel: String, Sendable { case sms, email }
-    var channel: Channel
+public struct DeliveredMessage: Sendable, CustomStringConvertible {
+    public enum Channel: String, Sendable { case sms, email }
+    public var channel: Channel
     /// The phone number or email address it went to.
-    var recipient: String
+    public var recipient: String
     /// The SMS text, or the email's subject and plain-text body.
-    var text: String
+    public var text: String
     /// What identifies a message across resends: the SMS idempotency key (the notification key),
     /// or the email's Message-ID (stable for one key and recipient).
-    var key: String?
+    public var key: String?
 
-    var description: String { "\(channel.rawValue) to \(recipient): \(text.prefix(160))" }
+    public var description: String { "\(channel.rawValue) to \(recipient): \(text.prefix(160))" }
 }
 
 extension Sink {
     /// SMS records as messages (the body is the webhook JSON: to, from, text, reference).
-    func smsMessages() -> [DeliveredMessage] {
+    public func smsMessages() -> [DeliveredMessage] {
         records().compactMap { record in
             guard let body = record["body"]?.stringValue, let parsed = try? JSON.parse(Array(body.utf8)),
                   let to = parsed["to"]?.stringValue else { return nil }
@@ -85,7 +85,7 @@ extension Sink {
     }
 
     /// Email records as messages, one per recipient.
-    func emailMessages() -> [DeliveredMessage] {
+    public func emailMessages() -> [DeliveredMessage] {
         records().flatMap { record -> [DeliveredMessage] in
             let subject = record["subject"]?.stringValue ?? ""
             let plain = record["parts"]?["text/plain"]?.stringValue ?? ""
@@ -97,7 +97,7 @@ extension Sink {
     }
 }
 
-struct EndToEndError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct EndToEndError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

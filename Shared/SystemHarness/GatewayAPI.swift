@@ -8,24 +8,26 @@ import Foundation
 
 /// The gateway's public HTTP API as the scenarios use it: JSON in, JSON out, a staff session
 /// cookie where one is needed. Nothing else of the system is touched by the scenarios.
-struct GatewayAPI: Sendable {
-    let port: Int
+public struct GatewayAPI: Sendable {
+    public let port: Int
 
-    struct Answer: Sendable, CustomStringConvertible {
-        var status: Int
-        var body: String
-        var json: JSON { (try? JSON.parse(Array(body.utf8))) ?? .null }
-        var description: String { "\(status) \(body.prefix(600))" }
+    public init(port: Int) { self.port = port }
+
+    public struct Answer: Sendable, CustomStringConvertible {
+        public var status: Int
+        public var body: String
+        public var json: JSON { (try? JSON.parse(Array(body.utf8))) ?? .null }
+        public var description: String { "\(status) \(body.prefix(600))" }
     }
 
     /// A staff member logged in through the API.
-    struct Session: Sendable {
-        var user: String
-        var cookie: String
+    public struct Session: Sendable {
+        public var user: String
+        public var cookie: String
     }
 
     /// One request; the answer whatever its status.
-    func send(_ method: String, _ path: String, _ body: JSON? = nil, as session: Session? = nil) async throws -> Answer {
+    public func send(_ method: String, _ path: String, _ body: JSON? = nil, as session: Session? = nil) async throws -> Answer {
         var headers: [(String, String)] = []
         if let session { headers.append(("Cookie", "onestop_session=\(session.cookie)")) }
         let response = try await HTTPTestClient.send(port: port, method: method, path: path, headers: headers, body: body?.jsonString)
@@ -34,7 +36,7 @@ struct GatewayAPI: Sendable {
 
     /// One request that must answer `expecting` (2xx by default); its JSON body.
     @discardableResult
-    func call(_ method: String, _ path: String, _ body: JSON? = nil, as session: Session? = nil, expecting: Int? = nil) async throws -> JSON {
+    public func call(_ method: String, _ path: String, _ body: JSON? = nil, as session: Session? = nil, expecting: Int? = nil) async throws -> JSON {
         let answer = try await send(method, path, body, as: session)
         let fine = expecting.map { answer.status == $0 } ?? (200..<300).contains(answer.status)
         guard fine else {
@@ -44,7 +46,7 @@ struct GatewayAPI: Sendable {
     }
 
     /// Logs in; the session cookie.
-    func login(_ user: String, _ password: String) async throws -> Session {
+    public func login(_ user: String, _ password: String) async throws -> Session {
         let response = try await HTTPTestClient.send(
             port: port, method: "POST", path: "/v1/auth/login", body: (["user": .string(user), "password": .string(password)] as JSON).jsonString
         )
@@ -56,7 +58,7 @@ struct GatewayAPI: Sendable {
     }
 
     /// The bootstrap administrator is created as the gateway starts; wait until they can log in.
-    func waitForLogin(_ user: String, _ password: String) async throws {
+    public func waitForLogin(_ user: String, _ password: String) async throws {
         _ = try await eventually("the administrator can log in", timeout: .seconds(30)) {
             try? await login(user, password)
         }
@@ -65,7 +67,7 @@ struct GatewayAPI: Sendable {
 
 /// Polls `probe` until it gives a value, failing after `timeout` with `what` in the message.
 /// Every wait in the scenarios goes through here: no fixed sleeps.
-func eventually<T: Sendable>(
+public func eventually<T: Sendable>(
     _ what: String, timeout: Duration = .seconds(60), every interval: Duration = .milliseconds(100),
     _ probe: () async throws -> T?
 ) async throws -> T {
@@ -87,12 +89,12 @@ func eventually<T: Sendable>(
 
 extension JSON {
     /// Reads a contract type from an API answer.
-    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try JSONValueDecoder().decode(type, from: self)
     }
 
     /// Encodes a contract type as a request body.
-    static func encoding(_ value: some Encodable) throws -> JSON {
+    public static func encoding(_ value: some Encodable) throws -> JSON {
         try JSONValueEncoder().encode(value)
     }
 }

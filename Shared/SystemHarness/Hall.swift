@@ -10,34 +10,34 @@ import Foundation
 /// administrator: staff users whose ids are the reviewer and handler ids the services use
 /// (the gateway passes the user id as `_meta.actor.id`), the review roster, two departments
 /// with their handlers, heads and routing rules.
-struct Hall: Sendable {
-    let api: GatewayAPI
-    let admin: GatewayAPI.Session
-    let officer: GatewayAPI.Session
-    let reviewer: GatewayAPI.Session
-    let supervisor: GatewayAPI.Session
-    let complaintOfficer: GatewayAPI.Session
+public struct Hall: Sendable {
+    public let api: GatewayAPI
+    public let admin: GatewayAPI.Session
+    public let officer: GatewayAPI.Session
+    public let reviewer: GatewayAPI.Session
+    public let supervisor: GatewayAPI.Session
+    public let complaintOfficer: GatewayAPI.Session
     /// Handler of housing-fund withdrawals (person-decides review).
-    let housingHandler: GatewayAPI.Session
+    public let housingHandler: GatewayAPI.Session
     /// Handler of residence permits (automatically approved when nothing is flagged).
-    let permitHandler: GatewayAPI.Session
+    public let permitHandler: GatewayAPI.Session
 
     /// A department and the service type the scenarios file there.
-    struct Desk: Sendable {
-        var department: String
-        var serviceType: String
-        var handler: String
-        var head: String
+    public struct Desk: Sendable {
+        public var department: String
+        public var serviceType: String
+        public var handler: String
+        public var head: String
     }
 
-    static let housing = Desk(department: "housing_fund", serviceType: "housing_fund_withdrawal", handler: "handler-housing", head: "head-housing")
-    static let permits = Desk(department: "public_security", serviceType: "residence_permit", handler: "handler-permits", head: "head-permits")
+    public static let housing = Desk(department: "housing_fund", serviceType: "housing_fund_withdrawal", handler: "handler-housing", head: "head-housing")
+    public static let permits = Desk(department: "public_security", serviceType: "residence_permit", handler: "handler-permits", head: "head-permits")
     /// The complaints service escalates major complaints to this id (its default supervisor).
-    static let supervisorID = "supervisor"
+    public static let supervisorID = "supervisor"
 
-    static func password(of user: String) -> String { "password of \(user) for e2e" }
+    public static func password(of user: String) -> String { "password of \(user) for e2e" }
 
-    static func setUp(_ api: GatewayAPI) async throws -> Hall {
+    public static func setUp(_ api: GatewayAPI) async throws -> Hall {
         let admin = try await api.login(OneStopSystem.adminUser, OneStopSystem.adminPassword)
         func user(_ id: String, _ roles: [StaffRole], department: String? = nil) async throws -> GatewayAPI.Session {
             try await api.call("POST", "/v1/users", [
@@ -79,16 +79,16 @@ struct Hall: Sendable {
 
 /// A customer with an identity and contact details of their own, so each scenario can tell its
 /// messages from the others' at the shared sinks.
-struct Customer: Sendable {
-    let name: String
-    let idNumber: String
+public struct Customer: Sendable {
+    public let name: String
+    public let idNumber: String
     /// The 11-digit mobile number as typed; the sinks see `e164`.
-    let mobile: String
-    let email: String
+    public let mobile: String
+    public let email: String
 
-    var e164: String { "+86" + mobile }
+    public var e164: String { "+86" + mobile }
 
-    static func make(_ name: String = "Li Lei") -> Customer {
+    public static func make(_ name: String = "Li Lei") -> Customer {
         let serial = String(format: "%08d", Int.random(in: 0..<100_000_000))
         let body = "110101" + "19\(Int.random(in: 50...99))" + String(format: "%02d%02d", Int.random(in: 1...12), Int.random(in: 1...28))
             + String(format: "%03d", Int.random(in: 0...999))
@@ -99,14 +99,14 @@ struct Customer: Sendable {
     }
 
     /// GB 11643: the weighted sum of the 17 digits mod 11 picks the check character.
-    static func residentIDCheckCharacter(_ digits: String) -> String {
+    public static func residentIDCheckCharacter(_ digits: String) -> String {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let sum = zip(digits.compactMap(\.wholeNumberValue), weights).reduce(0) { $0 + $1.0 * $1.1 }
         return String(Array("10X98765432")[sum % 11])
     }
 
     /// A counter registration for an individual applying for themself.
-    func application(_ serviceType: String, materials: [MaterialItem], priority: CasePriority = .regular) throws -> JSON {
+    public func application(_ serviceType: String, materials: [MaterialItem], priority: CasePriority = .regular) throws -> JSON {
         try .encoding(IntakeRegisterCase.Params(
             channel: .counter, serviceType: serviceType, applicantType: .individual,
             applicant: IdentityInput(name: name, idType: "resident_id", idNumber: idNumber),
@@ -116,19 +116,19 @@ struct Customer: Sendable {
     }
 
     /// What the customer received so far: SMS to their phone and emails to their address.
-    func messages(in system: OneStopSystem) -> (sms: [DeliveredMessage], email: [DeliveredMessage]) {
+    public func messages(in system: OneStopSystem) -> (sms: [DeliveredMessage], email: [DeliveredMessage]) {
         (system.sms.smsMessages().filter { $0.recipient == e164 }, system.mail.emailMessages().filter { $0.recipient == email })
     }
 }
 
 /// Materials of the catalog's service types, complete for an individual.
-enum Materials {
-    static let housingFund = [
+public enum Materials {
+    public static let housingFund = [
         MaterialItem(code: "id_card", copies: 1, original: true),
         MaterialItem(code: "bank_card", copies: 1, original: false),
         MaterialItem(code: "purchase_contract", copies: 1, original: false),
     ]
-    static let residencePermit = [
+    public static let residencePermit = [
         MaterialItem(code: "id_card", copies: 1, original: true),
         MaterialItem(code: "photo", copies: 2, original: true),
         MaterialItem(code: "residence_proof", copies: 1, original: false),

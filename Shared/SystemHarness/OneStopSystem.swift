@@ -14,21 +14,21 @@ import Foundation
 /// complaints, each with its own database in the test cluster, on ephemeral ports, sending
 /// mail and SMS to real local sinks. Timers are fast (sweeps, SLA scans, queue polls, leases)
 /// and SMS quiet hours are off, so flows finish in seconds.
-final class OneStopSystem: Sendable {
+public final class OneStopSystem: Sendable {
     /// The processes of the system, by the names `kill` and `restart` take.
-    enum Part: String, CaseIterable, Sendable {
+    public enum Part: String, CaseIterable, Sendable {
         case gateway, intake, review, reviewWorker = "review-worker", routing, notification, complaints
 
         var executable: String { self == .reviewWorker ? "review" : rawValue }
         var arguments: [String] { self == .reviewWorker ? ["worker"] : [] }
     }
 
-    static let adminUser = "admin"
-    static let adminPassword = "end-to-end administrator password"
+    public static let adminUser = "admin"
+    public static let adminPassword = "end-to-end administrator password"
 
-    let api: GatewayAPI
-    let mail: Sink
-    let sms: Sink
+    public let api: GatewayAPI
+    public let mail: Sink
+    public let sms: Sink
     private let environments: [Part: [String: String]]
     private let adminPorts: [Part: Int]
     private let databases: [PostgresConfiguration]
@@ -52,13 +52,14 @@ final class OneStopSystem: Sendable {
     // MARK: Starting and stopping
 
     /// Starts everything and waits until every service is ready and the administrator can log in.
+    /// `overrides` adds or replaces environment variables of a part (a faster clock, bigger pools).
     /// A port taken by someone else between choosing and binding it gets one more try.
-    static func start() async throws -> OneStopSystem {
+    public static func start(overrides: [Part: [String: String]] = [:]) async throws -> OneStopSystem {
         // One system boots at a time: seven processes migrating and connecting fill both cores,
         // and two booting together would slow the rest of the suite running beside them.
         await startGate.enter()
         do {
-            let system = try await startRetryingOnATakenPort()
+            let system = try await startRetryingOnATakenPort(overrides: overrides)
             await startGate.leave()
             return system
         } catch {
@@ -67,17 +68,17 @@ final class OneStopSystem: Sendable {
         }
     }
 
-    private static func startRetryingOnATakenPort() async throws -> OneStopSystem {
+    private static func startRetryingOnATakenPort(overrides: [Part: [String: String]]) async throws -> OneStopSystem {
         do {
-            return try await startOnce()
+            return try await startOnce(overrides: overrides)
         } catch let error as EndToEndError where error.description.contains("in use") {
-            return try await startOnce()
+            return try await startOnce(overrides: overrides)
         }
     }
 
     private static let startGate = StartGate()
 
-    private static func startOnce() async throws -> OneStopSystem {
+    private static func startOnce(overrides: [Part: [String: String]]) async throws -> OneStopSystem {
         let cluster = try await PostgresCluster.shared()
         let mail = try await Sink(.smtp)
         let sms = try await Sink(.sms)
@@ -121,6 +122,7 @@ final class OneStopSystem: Sendable {
                     environment["ONESTOP_INSTANCE"] = "e2e-\(part.rawValue)"
                 }
                 environment.merge(specific(part, httpPort: httpPort, mail: mail, sms: sms, databaseURLs: databaseURLs)) { $1 }
+                environment.merge(overrides[part] ?? [:]) { $1 }
                 environments[part] = environment
             }
             let created = OneStopSystem(
@@ -192,7 +194,7 @@ final class OneStopSystem: Sendable {
     }
 
     /// Kills every process, the sinks, and drops the databases.
-    func stop() async {
+    public func stop() async {
         let processes = running.withLock { running in
             defer { running = [:] }
             return Array(running.values)
@@ -217,26 +219,26 @@ final class OneStopSystem: Sendable {
     // MARK: Killing and restarting parts
 
     /// SIGKILLs one part and waits until it is gone.
-    func kill(_ part: Part) async {
+    public func kill(_ part: Part) async {
         guard let process = running.withLock({ $0.removeValue(forKey: part) }) else { return }
         process.kill(SIGKILL)
         await process.waitForExit(timeout: .seconds(10))
     }
 
     /// Starts a part again (after `kill`) with the same ports and database, and waits until it is ready.
-    func restart(_ part: Part) async throws {
+    public func restart(_ part: Part) async throws {
         await kill(part)
         try launch(part)
         try await waitUntilReady(part)
     }
 
     /// Whether a part is still alive (a crash would show here before a timeout elsewhere).
-    func isRunning(_ part: Part) -> Bool {
+    public func isRunning(_ part: Part) -> Bool {
         running.withLock { $0[part]?.isRunning ?? false }
     }
 
     /// The last output of every part, for failure messages.
-    func logs(lines: Int = 15) -> String {
+    public func logs(lines: Int = 15) -> String {
         running.withLock { running in
             running.sorted { $0.key.rawValue < $1.key.rawValue }.map { part, process in
                 "--- \(part.rawValue)\(process.isRunning ? "" : " (exited)")\n" + process.outputSoFar.split(separator: "\n").suffix(lines).joined(separator: "\n")
