@@ -1,9 +1,18 @@
 import Synchronization
 
 /// Wakes a loop that sleeps between rounds: `signal()` from a NOTIFY or a shutdown, `wait(upTo:)`
-/// in the loop. A signal that arrives while the loop is busy is kept, so no wake-up is lost.
+/// in the loop. A signal that arrives while the loop is busy is kept, so no wake-up is lost; a
+/// wait that ends leaves nothing behind, so the loop sleeps again at its next wait.
 final class WakeSignal: Sendable {
-    private let state = Mutex<(pending: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+        /// Each wait has a number, so its timer can end that wait and never a later one.
+        var wait: UInt64 = 0
+        var expired: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
 
     func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -19,13 +28,19 @@ final class WakeSignal: Sendable {
 
     /// Returns at the next signal, after `timeout`, or when the task is cancelled.
     func wait(upTo timeout: Duration) async {
+        let number = state.withLock { state in
+            state.wait &+= 1
+            return state.wait
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 // Ends early when the wait is over (cancelAll below) or the waiting task is
-                // cancelled; signalling then is harmless (at most one spurious wake-up) and is
-                // what lets a cancelled loop stop instead of waiting forever.
+                // cancelled; either way it only ends this wait. (It used to call `signal()`,
+                // which, when a real signal had already ended the wait, left a pending signal
+                // behind: every later wait returned at once and the loop polled the database
+                // as fast as it could, a few hundred transactions a second per idle service.)
                 try? await Task.sleep(for: timeout)
-                signal()
+                expire(number)
             }
             await withCheckedContinuation { continuation in
                 let resumeNow = state.withLock { state -> Bool in
@@ -33,6 +48,7 @@ final class WakeSignal: Sendable {
                         state.pending = false
                         return true
                     }
+                    if state.expired == number || Task.isCancelled { return true }
                     state.waiter = continuation
                     return false
                 }
@@ -40,5 +56,16 @@ final class WakeSignal: Sendable {
             }
             group.cancelAll()
         }
+    }
+
+    /// Ends wait `number` if it is the current one and still waiting.
+    private func expire(_ number: UInt64) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.wait == number else { return nil }
+            state.expired = number
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
     }
 }

@@ -34,6 +34,7 @@ public final class OneStopSystem: Sendable {
     private let databases: [PostgresConfiguration]
     private let cluster: PostgresCluster
     private let running: Mutex<[Part: ChildProcess]>
+    private let readiness = Mutex<[Part: Duration]>([:])
 
     private init(
         api: GatewayAPI, mail: Sink, sms: Sink, environments: [Part: [String: String]], adminPorts: [Part: Int],
@@ -130,9 +131,15 @@ public final class OneStopSystem: Sendable {
                 adminPorts: adminPorts, databases: databases, cluster: cluster
             )
             system = created
+            let launched = ContinuousClock.now
             for part in Part.allCases { try created.launch(part) }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for part in Part.allCases { group.addTask { try await created.waitUntilReady(part) } }
+                for part in Part.allCases {
+                    group.addTask {
+                        try await created.waitUntilReady(part)
+                        created.readiness.withLock { $0[part] = ContinuousClock.now - launched }
+                    }
+                }
                 try await group.waitForAll()
             }
             try await created.api.waitForLogin(adminUser, adminPassword)
@@ -215,6 +222,20 @@ public final class OneStopSystem: Sendable {
         }
         await admin.close()
     }
+
+    // MARK: What the benchmarks look at
+
+    /// How long each part took from its launch to a ready `/readyz` (all launched together).
+    public var readyAfter: [Part: Duration] { readiness.withLock { $0 } }
+
+    /// The process id of a running part.
+    public func pid(_ part: Part) -> Int32? { running.withLock { $0[part]?.pid } }
+
+    /// The connection string of a part's database (the worker's is review's).
+    public func databaseURL(_ part: Part) -> String? { environments[part]?["ONESTOP_DATABASE_URL"] }
+
+    /// The administrator's connection to the cluster all the databases live in.
+    public var clusterAdministration: PostgresConfiguration { cluster.adminConfiguration }
 
     // MARK: Killing and restarting parts
 
