@@ -17,7 +17,8 @@ enum EchoServers {
 
     static func serve(_ kind: ProtocolKind, codec: Codec) async throws {
         var logger = Logger(label: "compare.server")
-        logger.logLevel = .error
+        // Critical only: Hummingbird logs its cancellation at shutdown as an error.
+        logger.logLevel = .critical
         switch kind {
         case .lineProtocol: try await serveLineProtocol(logger: logger)
         case .grpc: try await serveGRPC(codec: codec)
@@ -99,7 +100,7 @@ enum EchoServers {
             },
             logger: logger
         )
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await application.run() }
             await untilStandardInputCloses()
             group.cancelAll()
