@@ -13,6 +13,9 @@ struct RunSample: Codable, Sendable {
     var p99Microseconds: Double
     var serverCPUMicrosecondsPerRequest: Double
     var clientCPUMicrosecondsPerRequest: Double
+    /// Context switches of all the server's threads per request: how often a request makes a
+    /// thread sleep and wake (hops between event loops and task executors).
+    var serverContextSwitchesPerRequest: Double
 }
 
 private final class StopFlag: Sendable {
@@ -63,11 +66,13 @@ func measureRun(
         }
 
         try await Task.sleep(until: origin + warmUp, clock: clock)
+        let serverSwitchesBefore = ProcessCPU.contextSwitches(of: serverPID)
         let serverBefore = ProcessCPU.seconds(of: serverPID)
         let clientBefore = ProcessCPU.ownSeconds()
         let windowStart = nanoseconds(since: origin)
         try await Task.sleep(until: origin + warmUp + measured, clock: clock)
         let serverAfter = ProcessCPU.seconds(of: serverPID)
+        let serverSwitchesAfter = ProcessCPU.contextSwitches(of: serverPID)
         let clientAfter = ProcessCPU.ownSeconds()
         let windowEnd = nanoseconds(since: origin)
         stop.set()
@@ -92,7 +97,8 @@ func measureRun(
             p50Microseconds: percentile(0.50),
             p99Microseconds: percentile(0.99),
             serverCPUMicrosecondsPerRequest: (serverAfter - serverBefore) * 1e6 / count,
-            clientCPUMicrosecondsPerRequest: (clientAfter - clientBefore) * 1e6 / count
+            clientCPUMicrosecondsPerRequest: (clientAfter - clientBefore) * 1e6 / count,
+            serverContextSwitchesPerRequest: Double(serverSwitchesAfter - serverSwitchesBefore) / count
         )
     }
 }
@@ -118,6 +124,24 @@ enum ProcessCPU {
         // fields[0] is the state (field 3); utime is field 14, stime field 15.
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return .nan }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+extension ProcessCPU {
+    /// Voluntary and involuntary context switches summed over /proc/<pid>/task/*/status (threads
+    /// that ended in between are not counted; the servers keep theirs).
+    static func contextSwitches(of pid: Int32) -> Int {
+        guard let directory = opendir("/proc/\(pid)/task") else { return 0 }
+        defer { closedir(directory) }
+        var total = 0
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let _ = Int(name), let status = readText("/proc/\(pid)/task/\(name)/status") else { continue }
+            for line in status.split(separator: "\n") where line.contains("ctxt_switches:") {
+                total += line.split(separator: "\t").last.flatMap { Int(String($0.filter { !$0.isWhitespace })) } ?? 0
+            }
+        }
+        return total
     }
 }
 

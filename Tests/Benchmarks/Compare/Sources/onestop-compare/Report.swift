@@ -34,6 +34,7 @@ struct Row: Codable, Sendable {
     var p99Microseconds: Spread
     var serverCPUMicrosecondsPerRequest: Spread
     var clientCPUMicrosecondsPerRequest: Spread
+    var serverContextSwitchesPerRequest: Spread
     var runs: [RunSample]
 
     init(kind: ProtocolKind, connections: Int, inFlight: Int, runs: [RunSample]) {
@@ -47,6 +48,7 @@ struct Row: Codable, Sendable {
         p99Microseconds = Spread(runs.map(\.p99Microseconds))
         serverCPUMicrosecondsPerRequest = Spread(runs.map(\.serverCPUMicrosecondsPerRequest))
         clientCPUMicrosecondsPerRequest = Spread(runs.map(\.clientCPUMicrosecondsPerRequest))
+        serverContextSwitchesPerRequest = Spread(runs.map(\.serverContextSwitchesPerRequest))
     }
 }
 
@@ -110,10 +112,10 @@ struct Report: Codable, Sendable {
         lines.append("Echo of a \(payloadBytes)-byte JSON object; client and server in separate processes on \(machine.cores) cores, \(machine.memoryGiB) GiB (\(machine.cpuModel), Linux \(machine.kernel)); load average \(Format.one(loadAverageBefore)) before, \(Format.one(loadAverageAfter)) after.")
         lines.append("Median of \(runsPerCell) runs of \(Format.one(secondsPerRun)) s (after \(Format.one(warmUpSeconds)) s warm-up), min–max in brackets. gRPC and Hummingbird code JSON with \(alternativesCodec == .foundation ? "Foundation's JSONEncoder/JSONDecoder" : "OneStop's JSONCoding").")
         lines.append("")
-        lines.append("| connections × in flight | protocol | TCP connections | requests/s | p50 µs | p99 µs | server CPU µs/req | client CPU µs/req |")
-        lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        lines.append("| connections × in flight | protocol | TCP connections | requests/s | p50 µs | p99 µs | server CPU µs/req | client CPU µs/req | server context switches/req |")
+        lines.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for row in rows {
-            lines.append("| \(row.connections) × \(row.inFlight) | \(row.kind.title) | \(row.transportConnections) | \(Format.spread(row.requestsPerSecond, Format.integer)) | \(Format.spread(row.p50Microseconds, Format.micro)) | \(Format.spread(row.p99Microseconds, Format.micro)) | \(Format.spread(row.serverCPUMicrosecondsPerRequest, Format.one)) | \(Format.spread(row.clientCPUMicrosecondsPerRequest, Format.one)) |")
+            lines.append("| \(row.connections) × \(row.inFlight) | \(row.kind.title) | \(row.transportConnections) | \(Format.spread(row.requestsPerSecond, Format.integer)) | \(Format.spread(row.p50Microseconds, Format.micro)) | \(Format.spread(row.p99Microseconds, Format.micro)) | \(Format.spread(row.serverCPUMicrosecondsPerRequest, Format.one)) | \(Format.spread(row.clientCPUMicrosecondsPerRequest, Format.one)) | \(Format.spread(row.serverContextSwitchesPerRequest, Format.two)) |")
         }
         if let ratio = target.throughputRatio, let ours = target.onestopP99Microseconds, let grpc = target.grpcP99Microseconds, let met = target.met {
             lines.append("")
