@@ -24,8 +24,11 @@ test: deps validate-deploy
 validate-deploy:
 	bash compose/validate.sh
 
+# The last line compares the line protocol with gRPC Swift 2 and Hummingbird 2; it is a package of
+# its own (Tests/Benchmarks/Compare) so the main build never compiles them. JSON in .bench/.
 bench: deps
 	swift run -c release onestop-bench protocol
 	for name in messaging intake review routing notification complaints; do \
 		swift run -c release onestop-bench-$$name || exit 1; \
 	done
+	cd Tests/Benchmarks/Compare && swift run -c release onestop-compare run --json ../../../.bench/compare.json

@@ -249,7 +249,9 @@ let package = Package(
     name: "OneStop",
     platforms: [.macOS(.v15)],
     products: services.map { .executable(name: $0.lowercased(), targets: [$0.lowercased()]) }
-        + [.executable(name: "onestop-ops", targets: ["onestop-ops"])],
+        + [.executable(name: "onestop-ops", targets: ["onestop-ops"])]
+        // For the benchmark package in Tests/Benchmarks/Compare, which depends on this one by path.
+        + [.library(name: "LineProtocol", targets: ["LineProtocol"]), .library(name: "JSONCoding", targets: ["JSONCoding"])],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
