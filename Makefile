@@ -26,9 +26,14 @@ validate-deploy:
 
 # The last line compares the line protocol with gRPC Swift 2 and Hummingbird 2; it is a package of
 # its own (Tests/Benchmarks/Compare) so the main build never compiles them. JSON in .bench/.
+# The whole-system benchmarks start the service executables, so everything is built first.
 bench: deps
+	swift build -c release
 	swift run -c release onestop-bench protocol
 	for name in messaging intake review routing notification complaints; do \
 		swift run -c release onestop-bench-$$name || exit 1; \
+	done
+	for part in targets ramp footprint; do \
+		.build/release/onestop-bench-gateway $$part || exit 1; \
 	done
 	cd Tests/Benchmarks/Compare && swift run -c release onestop-compare run --json ../../../.bench/compare.json

@@ -60,6 +60,40 @@ enum CaseStore {
         notice::text AS notice, due_date::text AS due_date, review_round, registered_at, accepted_at, archived_at
         """
 
+    /// `columns` for a query that joins `cases c` with tables that have columns of the same names.
+    static let qualifiedColumns = columns.split(separator: ",")
+        .map { "c." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        .joined(separator: ", ")
+
+    /// A case, the catalog's names of its service type and its whole timeline in one round trip
+    /// (the case's columns repeat on each timeline row; a case has a handful). Staff open case
+    /// files all day, and each statement costs a hop to Postgres and back.
+    static func loadWithTimeline(id: UUID, on database: PostgresPool) async throws -> (CaseRecord, serviceName: LocalizedText?, timeline: [TimelineEntry])? {
+        let rows = try await database.query("""
+            SELECT \(unsafeRaw: qualifiedColumns),
+                   (SELECT s.definition->'name' FROM catalog_service_types s WHERE s.code = c.service_type)::text AS service_name,
+                   t.at AS timeline_at, t.event AS timeline_event, t.actor AS timeline_actor, t.detail AS timeline_detail
+            FROM cases c
+            LEFT JOIN case_timeline t ON t.case_id = c.id
+            WHERE c.id = \(id)
+            ORDER BY t.id
+            """)
+        guard let first = rows.first else { return nil }
+        var serviceName: LocalizedText?
+        if let name = try first.decode(String?.self, column: "service_name") {
+            serviceName = try JSONValueDecoder().decode(LocalizedText.self, from: JSON.parse(Array(name.utf8)))
+        }
+        var timeline: [TimelineEntry] = []
+        for row in rows {
+            guard let at = try row.decode(Date?.self, column: "timeline_at") else { continue }
+            timeline.append(TimelineEntry(
+                at: at, event: try row.decode(String.self, column: "timeline_event"),
+                actor: try row.decode(String?.self, column: "timeline_actor"), detail: try row.decode(String?.self, column: "timeline_detail")
+            ))
+        }
+        return (try decode(first), serviceName, timeline)
+    }
+
     static func load(id: UUID, forUpdate: Bool = false, on connection: PostgresConnection) async throws -> CaseRecord? {
         let rows = try await connection.query("SELECT \(unsafeRaw: columns) FROM cases WHERE id = \(id)\(unsafeRaw: forUpdate ? " FOR UPDATE" : "")")
         return try rows.first.map(decode)

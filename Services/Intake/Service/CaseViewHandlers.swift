@@ -23,6 +23,14 @@ struct CaseViewHandlers: Sendable {
             throw RPCError.forbidden("reading a case by id is for staff; customers use intake.trackCase with their tracking number and access code")
         }
         guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        // The common read, a normal case not yet archived, needs no transaction and one statement.
+        guard let (record, names, timeline) = try await CaseStore.loadWithTimeline(id: id, on: database) else {
+            throw RPCError.notFound("no case \(params.caseId)")
+        }
+        if record.confidentiality == .normal, record.archivedAt == nil {
+            return Self.view(record, serviceName: names?.text(record.locale) ?? record.serviceType, timeline: timeline)
+        }
+        // Archived or confidential: the grant check and the audit row commit with the read.
         return try await database.withTransaction { connection in
             guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
             if record.archivedAt != nil {
@@ -41,18 +49,21 @@ struct CaseViewHandlers: Sendable {
                                             after: ["confidentiality": .string(record.confidentiality.rawValue)], context: context, on: connection)
             }
             let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
-            return CaseView(
-                caseId: record.caseID, trackingNumber: record.trackingNumber, status: record.status,
-                serviceType: record.serviceType, serviceName: serviceName, channel: record.channel,
-                applicantType: record.applicantType, customerName: record.customerName, idType: record.idType,
-                idNumberMasked: record.idNumberMasked, phoneMasked: record.phoneMasked, emailMasked: record.emailMasked,
-                priority: record.priority, confidentiality: record.confidentiality, description: record.description,
-                materials: record.materials, notice: record.notice, owner: record.ownerID, department: record.department,
-                handler: record.handlerID, dueDate: record.dueDate, registeredAt: record.registeredAt,
-                archived: record.archivedAt != nil,
-                timeline: try await CaseStore.timeline(of: id, publicOnly: false, on: connection)
-            )
+            return Self.view(record, serviceName: serviceName, timeline: try await CaseStore.timeline(of: id, publicOnly: false, on: connection))
         }
+    }
+
+    static func view(_ record: CaseRecord, serviceName: String, timeline: [TimelineEntry]) -> CaseView {
+        CaseView(
+            caseId: record.caseID, trackingNumber: record.trackingNumber, status: record.status,
+            serviceType: record.serviceType, serviceName: serviceName, channel: record.channel,
+            applicantType: record.applicantType, customerName: record.customerName, idType: record.idType,
+            idNumberMasked: record.idNumberMasked, phoneMasked: record.phoneMasked, emailMasked: record.emailMasked,
+            priority: record.priority, confidentiality: record.confidentiality, description: record.description,
+            materials: record.materials, notice: record.notice, owner: record.ownerID, department: record.department,
+            handler: record.handlerID, dueDate: record.dueDate, registeredAt: record.registeredAt,
+            archived: record.archivedAt != nil, timeline: timeline
+        )
     }
 
     func trackCase(_ params: CustomerCredentials, _ context: RPCContext) async throws -> CustomerCaseView {

@@ -55,12 +55,19 @@ struct Targets: AsyncParsableCommand {
             var registrations: [LatencySummary] = []
             var failures: [String: Int] = [:]
             var registered: [String] = []
+            var readCPU: [String: Double] = [:]
+            var registerCPU: [String: Double] = [:]
             for run in 1...runs {
+                let beforeRead = bench.cpuSeconds()
                 let read = await Bench.openLoop(rate: readRate, seconds: seconds) { index in
                     let response = try await bench.client.send(.GET, paths[index % paths.count], headers: cookie)
                     return response.status == 200 ? nil : "GET \(response.status)"
                 }
+                let beforeRegister = bench.cpuSeconds()
                 let register = try await bench.register(rate: registerRate, seconds: seconds)
+                let afterRegister = bench.cpuSeconds()
+                for (name, seconds) in beforeRegister { readCPU[name, default: 0] += seconds - (beforeRead[name] ?? 0) }
+                for (name, seconds) in afterRegister { registerCPU[name, default: 0] += seconds - (beforeRegister[name] ?? 0) }
                 reads.append(read.latencies)
                 registrations.append(register.latencies)
                 failures.merge(read.failures) { $0 + $1 }
@@ -75,6 +82,17 @@ struct Targets: AsyncParsableCommand {
             print("| --- | ---: | ---: | ---: | ---: | --- |")
             print(row("GET /v1/cases/{id} at \(readRate)/s", reads, target: "p99 < 10 ms"))
             print(row("POST /v1/cases at \(registerRate)/s", registrations, target: "p99 < 30 ms"))
+            print("")
+            // Where the time goes: CPU used during each phase, per request, by process (a
+            // registration's share includes the review, routing and notification work it set off
+            // while its phase ran).
+            let names = readCPU.keys.sorted()
+            print("| CPU ms per request during the phase | " + names.joined(separator: " | ") + " |")
+            print("| --- |" + String(repeating: " ---: |", count: names.count))
+            let readCount = reads.reduce(0) { $0 + $1.count }
+            let registerCount = registrations.reduce(0) { $0 + $1.count }
+            print("| GET | " + names.map { f(1000 * (readCPU[$0] ?? 0) / Double(max(readCount, 1))) }.joined(separator: " | ") + " |")
+            print("| POST | " + names.map { f(1000 * (registerCPU[$0] ?? 0) / Double(max(registerCount, 1))) }.joined(separator: " | ") + " |")
             print("")
             print("Failed requests: \(Bench.describe(failures)).")
             print("Registered during the runs: \(registered.count); reached routed within \(drainSeconds) s: \(routed).")
@@ -414,6 +432,31 @@ struct Bench: Sendable {
             """)
         guard let row = rows.first else { return (0, 0) }
         return (try row.decode(Double.self, column: "p50"), try row.decode(Double.self, column: "p99"))
+    }
+
+    /// CPU seconds (user + system) used so far by each part and by all of Postgres's processes.
+    func cpuSeconds() -> [String: Double] {
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        func seconds(_ pid: Int32) -> Double? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // Fields after the command name: state is the 3rd field of the line, utime the 14th, stime the 15th.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+            return (user + system) / ticks
+        }
+        var result: [String: Double] = [:]
+        for part in OneStopSystem.Part.allCases {
+            if let pid = system.pid(part), let used = seconds(pid) { result[part.rawValue] = used }
+        }
+        var postgres = 0.0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
+                  comm.hasPrefix("postgres") else { continue }
+            postgres += seconds(pid) ?? 0
+        }
+        result["postgres"] = postgres
+        return result
     }
 
     static func describe(_ failures: [String: Int]) -> String {
