@@ -90,6 +90,12 @@ public struct ComplaintView: Codable, Sendable, Hashable {
     public var departmentMissingReason: String?
     /// When the complaint, not acknowledged within the first-response limit, was escalated to the supervisor.
     public var firstResponseEscalatedAt: Date?
+    /// When the department (or supervisor) was warned that the first-response limit was near.
+    public var firstResponseWarnedAt: Date?
+    /// When the department (or supervisor) was warned that the resolution due date was near.
+    public var resolutionWarnedAt: Date?
+    /// When the resolution due date passed with the complaint still open and the supervisor was told.
+    public var resolutionEscalatedAt: Date?
 
     public init(
         id: String, number: String, status: ComplaintStatus, channel: IntakeChannel, complainantName: String,
@@ -99,7 +105,8 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         firstResponseAt: Date?, resolutionDueDate: String?, outcome: ComplaintOutcome?, resolution: String?,
         remedy: String?, rootCause: String?, resolvedAt: Date?, reopenCount: Int, acceptedAt: Date?,
         closedAt: Date?, sourceRatingId: String?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
-        firstResponseEscalatedAt: Date? = nil
+        firstResponseEscalatedAt: Date? = nil, firstResponseWarnedAt: Date? = nil, resolutionWarnedAt: Date? = nil,
+        resolutionEscalatedAt: Date? = nil
     ) {
         self.id = id
         self.number = number
@@ -134,6 +141,9 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         self.departmentSource = departmentSource
         self.departmentMissingReason = departmentMissingReason
         self.firstResponseEscalatedAt = firstResponseEscalatedAt
+        self.firstResponseWarnedAt = firstResponseWarnedAt
+        self.resolutionWarnedAt = resolutionWarnedAt
+        self.resolutionEscalatedAt = resolutionEscalatedAt
     }
 }
 
@@ -361,12 +371,16 @@ public enum ComplaintsGet: RPCMethod {
         }
     }
 
+    /// A deadline step or escalation, recorded once per kind and level: `severity` level 1 (a
+    /// major complaint, at once); `first_response` and `resolution` level 0 (the warning before
+    /// the limit, to the department or supervisor) and level 1 (the escalation to the supervisor
+    /// on breach).
     public struct Escalation: Codable, Sendable, Hashable {
         public var level: Int
         public var reason: String
         public var toStaffId: String
         public var at: Date
-        /// `severity` (a major complaint, at once) or `first_response` (not acknowledged in time).
+        /// `severity` (a major complaint, at once), `first_response` (first contact) or `resolution`.
         public var kind: String?
         public init(level: Int, reason: String, toStaffId: String, at: Date, kind: String? = nil) {
             self.level = level

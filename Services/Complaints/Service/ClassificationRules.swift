@@ -29,6 +29,12 @@ public struct ClassificationRules: Sendable, Decodable {
         public var name: String
         public var phone: String?
         public var email: String?
+        public init(id: String? = nil, name: String, phone: String? = nil, email: String? = nil) {
+            self.id = id
+            self.name = name
+            self.phone = phone
+            self.email = email
+        }
     }
 
     public var categories: [String]

@@ -30,7 +30,7 @@ public enum ComplaintsService {
             },
             backgroundServices: { context in
                 guard let settings = try? configuration() else { return [] }
-                return [FirstResponseMonitor(configuration: settings, database: context.database, logger: context.logger)]
+                return [DeadlineMonitor(configuration: settings, database: context.database, logger: context.logger)]
             }
         )
     }
