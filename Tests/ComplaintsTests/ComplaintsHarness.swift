@@ -122,7 +122,7 @@ struct ComplaintsHarness: Sendable {
         // The relay keeps retrying outbox rows (attempts, next try), so only their content counts.
         let sources = [
             "complaints", "complaint_notes", "complaint_escalations", "complaint_classifications", "complaint_audit",
-            "satisfaction_ratings", "complaint_number_sequences",
+            "satisfaction_ratings", "complaint_number_sequences", "complaint_case_rechecks",
             "(SELECT id, message_id, destination, method, params FROM messaging_outbox)",
         ]
         for table in sources {
@@ -148,10 +148,23 @@ extension ComplaintsFile.Params {
     }
 }
 
-/// A stand-in routing service answering `routing.caseAssignment` from a table of cases.
+/// A stand-in routing service on a real line-protocol listener (greeted like routing, with the
+/// service credential): answers `routing.caseAssignment` from a table of cases and records each
+/// `routing.reopen` it receives with who sent it.
 final class FakeRouting: Sendable {
+    /// A `routing.reopen` as routing would see it.
+    struct Reopen: Sendable, Equatable {
+        var caseId: String
+        var reason: String
+        var messageId: String?
+        /// The service that said hello; routing treats a call without an actor from it as the system.
+        var caller: String?
+        var actorId: String?
+    }
+
     final class State: Sendable {
         let cases: Mutex<[String: RoutingCaseAssignment.Result]>
+        let reopens = Mutex<[Reopen]>([])
         let calls = Atomic(0)
         init(_ cases: [RoutingCaseAssignment.Result]) {
             self.cases = Mutex(Dictionary(uniqueKeysWithValues: cases.map { ($0.trackingNumber, $0) }))
@@ -173,8 +186,32 @@ final class FakeRouting: Sendable {
             }
             return found
         }
+        methods.register(RoutingReopen.self) { params, context in
+            state.reopens.withLock {
+                $0.append(Reopen(
+                    caseId: params.caseId, reason: params.reason, messageId: context.meta.messageId, caller: context.caller,
+                    actorId: context.meta.actor?.id
+                ))
+            }
+            return RoutingAssignment(
+                assignmentId: "a-\(params.caseId)", caseId: params.caseId, trackingNumber: "", serviceType: "t", serviceName: "t",
+                priority: .regular, department: "civil_affairs", handler: nil, state: .inProgress, acceptedOn: "2026-11-23",
+                timeLimitWorkingDays: 5, pausedWorkingDays: 0, extendedWorkingDays: 0, dueDate: "2026-11-30"
+            )
+        }
         self.state = state
-        self.server = RPCServer(configuration: RPCServerConfiguration(serviceName: "routing"), methods: methods, logger: ComplaintsHarness.logger)
+        self.server = RPCServer(
+            configuration: RPCServerConfiguration(serviceName: "routing", credential: ServiceConfiguration.developmentSecret),
+            methods: methods, logger: ComplaintsHarness.logger
+        )
+    }
+
+    /// The reopen requests received so far.
+    var reopens: [Reopen] { state.reopens.withLock { $0 } }
+
+    /// Routing now holds `assignment` (e.g. a case routed after the complaint was filed).
+    func add(_ assignment: RoutingCaseAssignment.Result) {
+        state.cases.withLock { $0[assignment.trackingNumber] = assignment }
     }
 
     /// A case with `department`, handled by `handler`, due on `dueDate`.

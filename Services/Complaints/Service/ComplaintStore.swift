@@ -153,6 +153,20 @@ struct ComplaintStore: Sendable {
         return !rows.isEmpty
     }
 
+    /// Records the re-check request of a complaint's case; false when one was already recorded.
+    func insertCaseRecheck(
+        complaintID: UUID, caseID: String, trackingNumber: String, outcome: ComplaintOutcome, messageID: UUID,
+        connection: PostgresConnection
+    ) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO complaint_case_rechecks (complaint_id, case_id, case_tracking_number, outcome, message_id)
+            VALUES (\(complaintID), \(caseID), \(trackingNumber), \(outcome.rawValue), \(messageID))
+            ON CONFLICT (complaint_id) DO NOTHING
+            RETURNING complaint_id
+            """)
+        return !rows.isEmpty
+    }
+
     struct Actor: Sendable {
         var id: String
         var role: String?

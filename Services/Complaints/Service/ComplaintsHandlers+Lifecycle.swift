@@ -92,7 +92,11 @@ extension ComplaintsHandlers {
             throw RPCError.invalidParams("rootCause: \(params.rootCause) is not a root-cause code (one of \(configuration.rules.rootCauses.joined(separator: ", ")))")
         }
         let actor = self.actor(context, default: "officer")
+        let recheck = try await caseForRecheck(id, outcome: params.outcome)
         return try await transition(id, .resolve, context: context, actor: actor) { record, connection in
+            try await requestCaseRecheck(
+                &record, outcome: params.outcome, resolution: resolution, known: recheck, actor: actor, connection: connection
+            )
             record.outcome = params.outcome
             record.resolution = resolution
             record.remedy = remedy
