@@ -276,7 +276,9 @@ public enum ComplaintsInvestigate: RPCMethod {
     public typealias Result = ComplaintView
 }
 
-/// `complaints.resolve`: the finding, remedy and response; the complainant is told.
+/// `complaints.resolve`: the finding, remedy and response; the complainant is told. An upheld or
+/// partly upheld complaint in a re-check category (rules file, default `wrong_decision`) about a
+/// case asks routing to reopen the case (`routing.reopen` through the outbox, once per complaint).
 public enum ComplaintsResolve: RPCMethod {
     public static let name = "complaints.resolve"
     public static let summary = "Resolve an investigated complaint and tell the complainant."
@@ -495,7 +497,9 @@ public enum ComplaintsRate: RPCMethod {
 
     public struct Params: Codable, Sendable {
         public var trackingNumber: String
-        /// The case's access code (checked by intake once it offers a lookup; stored nowhere).
+        /// The case's access code. When given, the complaints service has intake check it
+        /// (`intake.trackCase`) and refuses a wrong one with `not_found`; it is stored nowhere.
+        /// The gateway checks customers' codes itself and does not forward them.
         public var accessCode: String?
         /// 1…5.
         public var score: Int

@@ -21,12 +21,18 @@ struct ComplaintsHandlers: Sendable {
     let inbox: Inbox
     /// Asked which department holds the case complained about; nil = never ask.
     let routing: RPCClient?
+    /// Checks the access code a rating carries; nil = a rating with an access code is refused.
+    let intake: RPCClient?
     let logger: Logger
 
-    init(configuration: ComplaintsConfiguration, database: PostgresPool, routing: RPCClient? = nil, logger: Logger) {
+    init(
+        configuration: ComplaintsConfiguration, database: PostgresPool, routing: RPCClient? = nil, intake: RPCClient? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.database = database
         self.routing = routing
+        self.intake = intake
         self.store = ComplaintStore(contactHashKey: configuration.contactHashKey)
         self.inbox = Inbox(database: database)
         self.logger = logger

@@ -24,6 +24,7 @@ public enum ComplaintsService {
             methods: { context in
                 let handlers = ComplaintsHandlers(
                     configuration: try configuration(), database: context.database, routing: context.client(for: .routing),
+                    intake: context.client(for: .intake),
                     logger: context.logger
                 )
                 return methods(handlers)
