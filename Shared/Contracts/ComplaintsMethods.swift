@@ -90,6 +90,12 @@ public struct ComplaintView: Codable, Sendable, Hashable {
     public var departmentMissingReason: String?
     /// When the complaint, not acknowledged within the first-response limit, was escalated to the supervisor.
     public var firstResponseEscalatedAt: Date?
+    /// When the department (or supervisor) was warned that the first-response limit was near.
+    public var firstResponseWarnedAt: Date?
+    /// When the department (or supervisor) was warned that the resolution due date was near.
+    public var resolutionWarnedAt: Date?
+    /// When the resolution due date passed with the complaint still open and the supervisor was told.
+    public var resolutionEscalatedAt: Date?
 
     public init(
         id: String, number: String, status: ComplaintStatus, channel: IntakeChannel, complainantName: String,
@@ -99,7 +105,8 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         firstResponseAt: Date?, resolutionDueDate: String?, outcome: ComplaintOutcome?, resolution: String?,
         remedy: String?, rootCause: String?, resolvedAt: Date?, reopenCount: Int, acceptedAt: Date?,
         closedAt: Date?, sourceRatingId: String?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
-        firstResponseEscalatedAt: Date? = nil
+        firstResponseEscalatedAt: Date? = nil, firstResponseWarnedAt: Date? = nil, resolutionWarnedAt: Date? = nil,
+        resolutionEscalatedAt: Date? = nil
     ) {
         self.id = id
         self.number = number
@@ -134,6 +141,9 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         self.departmentSource = departmentSource
         self.departmentMissingReason = departmentMissingReason
         self.firstResponseEscalatedAt = firstResponseEscalatedAt
+        self.firstResponseWarnedAt = firstResponseWarnedAt
+        self.resolutionWarnedAt = resolutionWarnedAt
+        self.resolutionEscalatedAt = resolutionEscalatedAt
     }
 }
 
@@ -266,7 +276,9 @@ public enum ComplaintsInvestigate: RPCMethod {
     public typealias Result = ComplaintView
 }
 
-/// `complaints.resolve`: the finding, remedy and response; the complainant is told.
+/// `complaints.resolve`: the finding, remedy and response; the complainant is told. An upheld or
+/// partly upheld complaint in a re-check category (rules file, default `wrong_decision`) about a
+/// case asks routing to reopen the case (`routing.reopen` through the outbox, once per complaint).
 public enum ComplaintsResolve: RPCMethod {
     public static let name = "complaints.resolve"
     public static let summary = "Resolve an investigated complaint and tell the complainant."
@@ -361,12 +373,16 @@ public enum ComplaintsGet: RPCMethod {
         }
     }
 
+    /// A deadline step or escalation, recorded once per kind and level: `severity` level 1 (a
+    /// major complaint, at once); `first_response` and `resolution` level 0 (the warning before
+    /// the limit, to the department or supervisor) and level 1 (the escalation to the supervisor
+    /// on breach).
     public struct Escalation: Codable, Sendable, Hashable {
         public var level: Int
         public var reason: String
         public var toStaffId: String
         public var at: Date
-        /// `severity` (a major complaint, at once) or `first_response` (not acknowledged in time).
+        /// `severity` (a major complaint, at once), `first_response` (first contact) or `resolution`.
         public var kind: String?
         public init(level: Int, reason: String, toStaffId: String, at: Date, kind: String? = nil) {
             self.level = level
@@ -481,7 +497,9 @@ public enum ComplaintsRate: RPCMethod {
 
     public struct Params: Codable, Sendable {
         public var trackingNumber: String
-        /// The case's access code (checked by intake once it offers a lookup; stored nowhere).
+        /// The case's access code. When given, the complaints service has intake check it
+        /// (`intake.trackCase`) and refuses a wrong one with `not_found`; it is stored nowhere.
+        /// The gateway checks customers' codes itself and does not forward them.
         public var accessCode: String?
         /// 1…5.
         public var score: Int

@@ -22,6 +22,8 @@ struct ComplaintsHarness: Sendable {
     let settings: ComplaintsConfiguration
     /// The stand-in routing service (its cases can change during a test).
     let routing: FakeRouting
+    /// The stand-in intake service, checking access codes.
+    let intake: FakeIntake
 
     static let logger = Logger(label: "complaints-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -47,9 +49,11 @@ struct ComplaintsHarness: Sendable {
         if peer == .up {
             routingTarget = RPCTarget(host: "127.0.0.1", port: try await routing.server.start().port!)
         }
+        let intake = FakeIntake()
+        let intakeTarget = RPCTarget(host: "127.0.0.1", port: try await intake.server.start().port!)
         let configuration = ServiceConfiguration.forTesting(
             service: .complaints, databaseURL: databaseConfiguration.connectionString,
-            peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)], .routing: [routingTarget]]
+            peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)], .routing: [routingTarget], .intake: [intakeTarget]]
         )
         let definition = ComplaintsService.definition(configuration: { [settings] in settings })
         let app = ServiceApp(definition: definition, configuration: configuration, logger: logger)
@@ -62,13 +66,14 @@ struct ComplaintsHarness: Sendable {
             clientConfiguration.targets = [address.rpcTarget]
             let client = RPCClient(configuration: clientConfiguration, logger: logger)
             let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
-            let harness = ComplaintsHarness(client: client, database: pool, settings: settings, routing: routing)
+            let harness = ComplaintsHarness(client: client, database: pool, settings: settings, routing: routing, intake: intake)
             let outcome: Result<Void, any Error>
             do { outcome = .success(try await body(harness)) } catch { outcome = .failure(error) }
             await client.shutdown()
             await pool.close()
             await app.triggerGracefulShutdown()
             if peer == .up { await routing.server.shutdown(gracePeriod: .zero) }
+            await intake.server.shutdown(gracePeriod: .zero)
             if case .failure = outcome { try? await group.waitForAll() } else { try await group.waitForAll() }
             try outcome.get()
         }
@@ -122,7 +127,7 @@ struct ComplaintsHarness: Sendable {
         // The relay keeps retrying outbox rows (attempts, next try), so only their content counts.
         let sources = [
             "complaints", "complaint_notes", "complaint_escalations", "complaint_classifications", "complaint_audit",
-            "satisfaction_ratings", "complaint_number_sequences",
+            "satisfaction_ratings", "complaint_number_sequences", "complaint_case_rechecks",
             "(SELECT id, message_id, destination, method, params FROM messaging_outbox)",
         ]
         for table in sources {
@@ -148,10 +153,23 @@ extension ComplaintsFile.Params {
     }
 }
 
-/// A stand-in routing service answering `routing.caseAssignment` from a table of cases.
+/// A stand-in routing service on a real line-protocol listener (greeted like routing, with the
+/// service credential): answers `routing.caseAssignment` from a table of cases and records each
+/// `routing.reopen` it receives with who sent it.
 final class FakeRouting: Sendable {
+    /// A `routing.reopen` as routing would see it.
+    struct Reopen: Sendable, Equatable {
+        var caseId: String
+        var reason: String
+        var messageId: String?
+        /// The service that said hello; routing treats a call without an actor from it as the system.
+        var caller: String?
+        var actorId: String?
+    }
+
     final class State: Sendable {
         let cases: Mutex<[String: RoutingCaseAssignment.Result]>
+        let reopens = Mutex<[Reopen]>([])
         let calls = Atomic(0)
         init(_ cases: [RoutingCaseAssignment.Result]) {
             self.cases = Mutex(Dictionary(uniqueKeysWithValues: cases.map { ($0.trackingNumber, $0) }))
@@ -173,8 +191,32 @@ final class FakeRouting: Sendable {
             }
             return found
         }
+        methods.register(RoutingReopen.self) { params, context in
+            state.reopens.withLock {
+                $0.append(Reopen(
+                    caseId: params.caseId, reason: params.reason, messageId: context.meta.messageId, caller: context.caller,
+                    actorId: context.meta.actor?.id
+                ))
+            }
+            return RoutingAssignment(
+                assignmentId: "a-\(params.caseId)", caseId: params.caseId, trackingNumber: "", serviceType: "t", serviceName: "t",
+                priority: .regular, department: "civil_affairs", handler: nil, state: .inProgress, acceptedOn: "2026-11-23",
+                timeLimitWorkingDays: 5, pausedWorkingDays: 0, extendedWorkingDays: 0, dueDate: "2026-11-30"
+            )
+        }
         self.state = state
-        self.server = RPCServer(configuration: RPCServerConfiguration(serviceName: "routing"), methods: methods, logger: ComplaintsHarness.logger)
+        self.server = RPCServer(
+            configuration: RPCServerConfiguration(serviceName: "routing", credential: ServiceConfiguration.developmentSecret),
+            methods: methods, logger: ComplaintsHarness.logger
+        )
+    }
+
+    /// The reopen requests received so far.
+    var reopens: [Reopen] { state.reopens.withLock { $0 } }
+
+    /// Routing now holds `assignment` (e.g. a case routed after the complaint was filed).
+    func add(_ assignment: RoutingCaseAssignment.Result) {
+        state.cases.withLock { $0[assignment.trackingNumber] = assignment }
     }
 
     /// A case with `department`, handled by `handler`, due on `dueDate`.
@@ -186,5 +228,51 @@ final class FakeRouting: Sendable {
             handler: handler.map { StaffRef(id: $0, role: "handler") }, dueDate: "2026-11-30", overdue: overdue,
             status: .inProgress
         )
+    }
+}
+
+/// A stand-in intake service on a real line-protocol listener: answers `intake.trackCase` for the
+/// cases it holds when the access code matches, and `not_found` otherwise, as intake does.
+final class FakeIntake: Sendable {
+    struct Case: Sendable {
+        var accessCode: String
+        var department: String?
+        var serviceType: String?
+    }
+
+    final class State: Sendable {
+        let cases = Mutex<[String: Case]>([:])
+        let calls = Atomic(0)
+    }
+
+    let state: State
+    let server: RPCServer
+
+    /// How many times intake was asked.
+    var calls: Int { state.calls.load(ordering: .relaxed) }
+
+    init() {
+        var methods = RPCMethodTable()
+        let state = State()
+        self.state = state
+        methods.register(IntakeTrackCase.self) { params, _ in
+            state.calls.add(1, ordering: .relaxed)
+            guard let found = state.cases.withLock({ $0[params.trackingNumber] }), found.accessCode == params.accessCode else {
+                throw RPCError.notFound("no case matches this tracking number and access code")
+            }
+            return CustomerCaseView(
+                trackingNumber: params.trackingNumber, status: .completed, serviceName: "Residence permit",
+                registeredAt: Date(), timeline: [], serviceType: found.serviceType, department: found.department
+            )
+        }
+        self.server = RPCServer(
+            configuration: RPCServerConfiguration(serviceName: "intake", credential: ServiceConfiguration.developmentSecret),
+            methods: methods, logger: ComplaintsHarness.logger
+        )
+    }
+
+    /// Intake now holds a case with this access code.
+    func add(_ trackingNumber: String, accessCode: String, department: String? = nil, serviceType: String? = nil) {
+        state.cases.withLock { $0[trackingNumber] = Case(accessCode: accessCode, department: department, serviceType: serviceType) }
     }
 }

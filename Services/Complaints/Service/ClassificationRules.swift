@@ -29,6 +29,12 @@ public struct ClassificationRules: Sendable, Decodable {
         public var name: String
         public var phone: String?
         public var email: String?
+        public init(id: String? = nil, name: String, phone: String? = nil, email: String? = nil) {
+            self.id = id
+            self.name = name
+            self.phone = phone
+            self.email = email
+        }
     }
 
     public var categories: [String]
@@ -41,6 +47,13 @@ public struct ClassificationRules: Sendable, Decodable {
     public var lowRatingThreshold: Int
     public var lowRatingCategory: String
     public var departmentContacts: [String: Contact]?
+    /// Categories of complaints about a decision: upheld or partly upheld, with a linked case,
+    /// they ask routing to re-check (reopen) the case. Absent = `wrong_decision` when listed.
+    public var recheckCategories: [String]?
+
+    var caseRecheckCategories: [String] {
+        recheckCategories ?? categories.filter { $0 == "wrong_decision" }
+    }
 
     /// What the rules decide for a complaint, with the reasons in plain words.
     public struct Decision: Sendable, Equatable {
@@ -113,6 +126,9 @@ public struct ClassificationRules: Sendable, Decodable {
         }
         for category in majorCategories where !categories.contains(category) {
             problems.append("major category \(category) is not in categories")
+        }
+        for category in recheckCategories ?? [] where !categories.contains(category) {
+            problems.append("recheck category \(category) is not in categories")
         }
         if !(0...5).contains(lowRatingThreshold) { problems.append("lowRatingThreshold must be 0…5") }
         if raises.repeatWithinDays < 0 { problems.append("raises.repeatWithinDays must not be negative") }

@@ -49,6 +49,15 @@ struct ComplaintRecord: Sendable {
     var departmentMissingReason: String?
     /// When the first-response timer escalated it to the supervisor.
     var firstResponseEscalatedAt: Date?
+    /// When the deadline monitor warned that the first-response limit was near.
+    var firstResponseWarnedAt: Date?
+    /// YYYY-MM-DD: after this day the resolution limit is near and a warning goes out.
+    var resolutionWarnDate: String?
+    var resolutionWarnedAt: Date?
+    /// When the resolution limit passed and the supervisor was told.
+    var resolutionEscalatedAt: Date?
+    /// Routing's id of the case complained about, when routing answered at filing.
+    var caseId: String?
 
     /// The columns `init(row:)` reads, in a SELECT list.
     static let columns = SQL(unsafeSQL: """
@@ -57,7 +66,8 @@ struct ComplaintRecord: Sendable {
         classification_reasons, department, assignee_id, escalated, filed_at, first_response_due_at,
         first_response_at, resolution_due_date::text AS resolution_due_date, outcome, resolution, remedy,
         root_cause, resolved_at, reopen_count, accepted_at, closed_at, source_rating_id, department_source,
-        department_missing_reason, first_response_escalated_at
+        department_missing_reason, first_response_escalated_at, first_response_warned_at,
+        resolution_warn_date::text AS resolution_warn_date, resolution_warned_at, resolution_escalated_at, case_id
         """)
 
     init(row: PostgresRow) throws {
@@ -106,13 +116,19 @@ struct ComplaintRecord: Sendable {
         departmentSource = try value("department_source")
         departmentMissingReason = try value("department_missing_reason")
         firstResponseEscalatedAt = try value("first_response_escalated_at")
+        firstResponseWarnedAt = try value("first_response_warned_at")
+        resolutionWarnDate = try value("resolution_warn_date")
+        resolutionWarnedAt = try value("resolution_warned_at")
+        resolutionEscalatedAt = try value("resolution_escalated_at")
+        caseId = try value("case_id")
     }
 
     init(
         id: UUID, number: String, channel: IntakeChannel, complainantName: String, phone: String?, email: String?,
         locale: CustomerLocale, caseTrackingNumber: String?, caseOverdue: Bool, vulnerable: Bool, caseHandlerId: String?,
         content: String, decision: ClassificationRules.Decision, department: String?, filedAt: Date,
-        firstResponseDueAt: Date, sourceRatingId: UUID?, departmentSource: String? = nil, departmentMissingReason: String? = nil
+        firstResponseDueAt: Date, sourceRatingId: UUID?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
+        caseId: String? = nil
     ) {
         self.id = id
         self.number = number
@@ -139,6 +155,7 @@ struct ComplaintRecord: Sendable {
         self.sourceRatingId = sourceRatingId
         self.departmentSource = departmentSource
         self.departmentMissingReason = departmentMissingReason
+        self.caseId = caseId
     }
 
     var lifecycleState: ComplaintLifecycle.State {
@@ -160,7 +177,8 @@ struct ComplaintRecord: Sendable {
             resolution: resolution, remedy: remedy, rootCause: rootCause, resolvedAt: resolvedAt, reopenCount: reopenCount,
             acceptedAt: acceptedAt, closedAt: closedAt, sourceRatingId: sourceRatingId.map { $0.uuidString.lowercased() },
             departmentSource: departmentSource, departmentMissingReason: departmentMissingReason,
-            firstResponseEscalatedAt: firstResponseEscalatedAt
+            firstResponseEscalatedAt: firstResponseEscalatedAt, firstResponseWarnedAt: firstResponseWarnedAt,
+            resolutionWarnedAt: resolutionWarnedAt, resolutionEscalatedAt: resolutionEscalatedAt
         )
     }
 

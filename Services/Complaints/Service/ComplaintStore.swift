@@ -73,14 +73,15 @@ struct ComplaintStore: Sendable {
                 id, number, idempotency_key, status, channel, complainant_name, complainant_phone, complainant_email,
                 phone_hash, email_hash, locale, case_tracking_number, case_overdue, vulnerable, case_handler_id, content,
                 category, severity, classification_reasons, department, filed_at, first_response_due_at,
-                source_rating_id, department_source, department_missing_reason, updated_at)
+                source_rating_id, department_source, department_missing_reason, case_id, updated_at)
             VALUES (
                 \(record.id), \(record.number), \(idempotencyKey), \(record.status.rawValue), \(record.channel.rawValue),
                 \(record.complainantName), \(record.phone), \(record.email), \(hashes.phone), \(hashes.email),
                 \(record.locale.rawValue), \(record.caseTrackingNumber), \(record.caseOverdue), \(record.vulnerable),
                 \(record.caseHandlerId), \(record.content), \(record.category), \(record.severity.rawValue),
                 \(record.classificationReasons), \(record.department), \(record.filedAt), \(record.firstResponseDueAt),
-                \(record.sourceRatingId), \(record.departmentSource), \(record.departmentMissingReason), \(record.filedAt))
+                \(record.sourceRatingId), \(record.departmentSource), \(record.departmentMissingReason), \(record.caseId),
+                \(record.filedAt))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
             """)
@@ -111,7 +112,11 @@ struct ComplaintStore: Sendable {
                 root_cause = \(record.rootCause), resolved_at = \(record.resolvedAt), reopen_count = \(record.reopenCount),
                 accepted_at = \(record.acceptedAt), closed_at = \(record.closedAt),
                 department_source = \(record.departmentSource), department_missing_reason = \(record.departmentMissingReason),
-                first_response_escalated_at = \(record.firstResponseEscalatedAt), updated_at = clock_timestamp()
+                first_response_escalated_at = \(record.firstResponseEscalatedAt),
+                first_response_warned_at = \(record.firstResponseWarnedAt),
+                resolution_warn_date = \(record.resolutionWarnDate)::date, resolution_warned_at = \(record.resolutionWarnedAt),
+                resolution_escalated_at = \(record.resolutionEscalatedAt), case_id = \(record.caseId),
+                updated_at = clock_timestamp()
             WHERE id = \(record.id)
             """)
     }
@@ -135,7 +140,6 @@ struct ComplaintStore: Sendable {
             """)
     }
 
-    /// Records an escalation level once; false when that level was already recorded.
     /// Records an escalation once per complaint, kind and level; false when it was already recorded.
     func recordEscalation(
         complaintID: UUID, kind: String = "severity", level: Int, reason: String, to staffID: String, connection: PostgresConnection
@@ -145,6 +149,20 @@ struct ComplaintStore: Sendable {
             VALUES (\(complaintID), \(kind), \(level), \(reason), \(staffID))
             ON CONFLICT (complaint_id, kind, level) DO NOTHING
             RETURNING level
+            """)
+        return !rows.isEmpty
+    }
+
+    /// Records the re-check request of a complaint's case; false when one was already recorded.
+    func insertCaseRecheck(
+        complaintID: UUID, caseID: String, trackingNumber: String, outcome: ComplaintOutcome, messageID: UUID,
+        connection: PostgresConnection
+    ) async throws -> Bool {
+        let rows = try await connection.query("""
+            INSERT INTO complaint_case_rechecks (complaint_id, case_id, case_tracking_number, outcome, message_id)
+            VALUES (\(complaintID), \(caseID), \(trackingNumber), \(outcome.rawValue), \(messageID))
+            ON CONFLICT (complaint_id) DO NOTHING
+            RETURNING complaint_id
             """)
         return !rows.isEmpty
     }

@@ -46,6 +46,9 @@ public struct ComplaintsConfiguration: Sendable {
     public var timerInterval: Duration
     /// Complaints escalated per timer transaction.
     public var timerBatchSize: Int
+    /// How far into a limit (percent of the first-response hours, of the resolution working days)
+    /// the department is warned that it is near, so it can act before the supervisor is told.
+    public var warningPercent: Int
 
     public init(
         rules: ClassificationRules, calendar: WorkCalendar, firstResponseHours: Int = 24, resolutionWorkingDays: Int = 10,
@@ -53,7 +56,7 @@ public struct ComplaintsConfiguration: Sendable {
         supervisor: Supervisor = Supervisor(id: "supervisor", name: "Duty supervisor", email: "supervisor@onestop.local"),
         contactHashKey: String = "onestop-complaints-development-hash-key", minContentLength: Int = 5,
         maxContentLength: Int = 4000, routingTimeout: Duration = .seconds(2), timerInterval: Duration = .seconds(60),
-        timerBatchSize: Int = 200
+        timerBatchSize: Int = 200, warningPercent: Int = 80
     ) {
         self.rules = rules
         self.calendar = calendar
@@ -68,6 +71,7 @@ public struct ComplaintsConfiguration: Sendable {
         self.routingTimeout = routingTimeout
         self.timerInterval = timerInterval
         self.timerBatchSize = timerBatchSize
+        self.warningPercent = warningPercent
     }
 
     /// Reads the settings; throws one `ConfigurationError` naming every bad variable.
@@ -89,6 +93,7 @@ public struct ComplaintsConfiguration: Sendable {
         let maxContent = env.integer("ONESTOP_COMPLAINTS_MAX_CONTENT_LENGTH", default: 4000, range: 50...100_000)
         let routingTimeout = env.integer("ONESTOP_COMPLAINTS_ROUTING_TIMEOUT_MS", default: 2_000, range: 50...60_000)
         let timerInterval = env.integer("ONESTOP_COMPLAINTS_TIMER_INTERVAL_MS", default: 60_000, range: 10...86_400_000)
+        let warningPercent = env.integer("ONESTOP_COMPLAINTS_WARNING_PERCENT", default: 80, range: 1...99)
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
         let rules: ClassificationRules
         do {
@@ -100,8 +105,21 @@ public struct ComplaintsConfiguration: Sendable {
             rules: rules, calendar: try WorkCalendar.fromEnvironment(environment), firstResponseHours: firstResponseHours,
             resolutionWorkingDays: resolutionDays, majorResolutionWorkingDays: majorDays, maxReopens: maxReopens,
             supervisor: supervisor, contactHashKey: hashKey, maxContentLength: maxContent,
-            routingTimeout: .milliseconds(routingTimeout), timerInterval: .milliseconds(timerInterval)
+            routingTimeout: .milliseconds(routingTimeout), timerInterval: .milliseconds(timerInterval),
+            warningPercent: warningPercent
         )
+    }
+
+    /// How long before the first-response time the warning goes out.
+    var firstResponseWarningLead: TimeInterval {
+        Double(firstResponseHours) * 3600 * Double(100 - warningPercent) / 100
+    }
+
+    /// The last day of a resolution limit of `workingDays` starting `start` before its warning:
+    /// the warning goes out once this day is over, when `warningPercent` of the working days are
+    /// used (rounded down, so a one-day limit is warned the evening it starts).
+    func resolutionWarnDate(workingDays: Int, from start: LocalDate) -> LocalDate {
+        calendar.adding(workingDays: workingDays * warningPercent / 100, to: start)
     }
 
     /// The defaults with the bundled rules and calendar (tests adjust fields).

@@ -56,6 +56,7 @@ extension ComplaintsHandlers {
             filing.departmentMissingReason = nil
             filing.caseOverdue = a.overdue
             filing.caseHandlerId = filing.caseHandlerId ?? a.handler?.id
+            filing.caseId = a.caseId
             filing.routingNote = "routing: case \(a.trackingNumber) is with \(a.department) (\(a.departmentName)), \(a.status.rawValue), due \(a.dueDate)\(a.overdue ? ", overdue" : "")"
         case .unknown:
             filing.routingNote = "routing holds no case \(trackingNumber)"

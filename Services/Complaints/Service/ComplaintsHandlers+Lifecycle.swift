@@ -92,7 +92,11 @@ extension ComplaintsHandlers {
             throw RPCError.invalidParams("rootCause: \(params.rootCause) is not a root-cause code (one of \(configuration.rules.rootCauses.joined(separator: ", ")))")
         }
         let actor = self.actor(context, default: "officer")
+        let recheck = try await caseForRecheck(id, outcome: params.outcome)
         return try await transition(id, .resolve, context: context, actor: actor) { record, connection in
+            try await requestCaseRecheck(
+                &record, outcome: params.outcome, resolution: resolution, known: recheck, actor: actor, connection: connection
+            )
             record.outcome = params.outcome
             record.resolution = resolution
             record.remedy = remedy
@@ -188,6 +192,31 @@ extension ComplaintsHandlers {
 
     // MARK: Satisfaction
 
+    static let maxAccessCodeLength = 40
+
+    /// Asks intake whether `code` opens case `trackingNumber` (the gateway checks it for customers
+    /// and does not forward it; a caller that forwards one has it checked here). Refuses a wrong
+    /// code, and, when intake cannot be asked, refuses rather than rate unchecked.
+    func checkAccessCode(_ code: String, trackingNumber: String) async throws -> CustomerCaseView {
+        let code = code.trimmingCharacters(in: .whitespaces)
+        guard !code.isEmpty, code.count <= Self.maxAccessCodeLength else {
+            throw RPCError.invalidParams("accessCode: 1 to \(Self.maxAccessCodeLength) characters, or leave it out")
+        }
+        guard let intake else {
+            throw RPCError.unavailable("intake is not configured, so the access code cannot be checked; nothing was rated")
+        }
+        do {
+            return try await intake.call(
+                IntakeTrackCase.self, CustomerCredentials(trackingNumber: trackingNumber, accessCode: code),
+                timeout: configuration.routingTimeout
+            )
+        } catch let error as RPCError where error.kind == .notFound || error.kind == .forbidden || error.kind == .invalidParams {
+            throw RPCError.notFound("no case matches tracking number \(trackingNumber) and this access code; nothing was rated (check the code on the acceptance notice)")
+        } catch {
+            throw RPCError.unavailable("intake could not check the access code (\(String(describing: error).prefix(200))); nothing was rated: try again")
+        }
+    }
+
     func rate(_ params: ComplaintsRate.Params, context: RPCContext) async throws -> ComplaintsRate.Result {
         guard let tracking = try Self.optionalReference(params.trackingNumber, field: "trackingNumber") else {
             throw RPCError.invalidParams("trackingNumber: required")
@@ -202,6 +231,12 @@ extension ComplaintsHandlers {
         params.department = try Self.optionalReference(params.department, field: "department")
         params.serviceType = try Self.optionalReference(params.serviceType, field: "serviceType")
         let customer = try params.customer.map { input throws(RPCError) in try validate(input, field: "customer", contactRequired: false) }
+        if let code = params.accessCode {
+            let checked = try await checkAccessCode(code, trackingNumber: tracking)
+            // Intake's department and service type win over what the caller said.
+            params.department = checked.department ?? params.department
+            params.serviceType = checked.serviceType ?? params.serviceType
+        }
         let actor = self.actor(context, default: "customer")
         let rated = params
         let threshold = configuration.rules.lowRatingThreshold

@@ -21,12 +21,18 @@ struct ComplaintsHandlers: Sendable {
     let inbox: Inbox
     /// Asked which department holds the case complained about; nil = never ask.
     let routing: RPCClient?
+    /// Checks the access code a rating carries; nil = a rating with an access code is refused.
+    let intake: RPCClient?
     let logger: Logger
 
-    init(configuration: ComplaintsConfiguration, database: PostgresPool, routing: RPCClient? = nil, logger: Logger) {
+    init(
+        configuration: ComplaintsConfiguration, database: PostgresPool, routing: RPCClient? = nil, intake: RPCClient? = nil,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.database = database
         self.routing = routing
+        self.intake = intake
         self.store = ComplaintStore(contactHashKey: configuration.contactHashKey)
         self.inbox = Inbox(database: database)
         self.logger = logger
@@ -59,6 +65,8 @@ struct ComplaintsHandlers: Sendable {
         var departmentMissingReason: String? = nil
         /// What routing said about the case, for the classification reasons.
         var routingNote: String? = nil
+        /// Routing's id of the case (what routing.reopen needs).
+        var caseId: String? = nil
     }
 
     func file(_ params: ComplaintsFile.Params, context: RPCContext) async throws -> ComplaintView {
@@ -156,7 +164,7 @@ struct ComplaintsHandlers: Sendable {
             content: filing.content, decision: decision, department: filing.department, filedAt: now,
             firstResponseDueAt: now.addingTimeInterval(Double(configuration.firstResponseHours) * 3600),
             sourceRatingId: filing.sourceRatingId, departmentSource: filing.departmentSource,
-            departmentMissingReason: filing.departmentMissingReason
+            departmentMissingReason: filing.departmentMissingReason, caseId: filing.caseId
         )
         guard try await store.insert(record, idempotencyKey: filing.idempotencyKey, hashes: hashes, connection: connection) else {
             // A concurrent filing with the same key committed first.
@@ -200,12 +208,13 @@ struct ComplaintsHandlers: Sendable {
             record.escalated = true
             record.assigneeId = supervisor.id
             record.resolutionDueDate = configuration.calendar.adding(workingDays: configuration.majorResolutionWorkingDays, to: today).description
+            record.resolutionWarnDate = configuration.resolutionWarnDate(workingDays: configuration.majorResolutionWorkingDays, from: today).description
             try await store.update(record, connection: connection)
             try await store.audit(
                 complaintID: record.id, action: "escalated", from: record.status, to: record.status, actor: actor,
                 before: before, after: record.auditSnapshot, connection: connection
             )
-            try await notifyStaff(
+            try await Self.notifyStaff(
                 name: supervisor.name, phone: supervisor.phone, email: supervisor.email, template: .staffEscalation,
                 key: "complaints/\(record.id.lowercasedString)/escalation/1", record: record,
                 variables: ["subject": "Major complaint \(record.number) (\(record.category))", "reason": why], connection: connection
@@ -213,13 +222,14 @@ struct ComplaintsHandlers: Sendable {
         } else if let department = record.department, record.resolutionDueDate == nil {
             let due = configuration.calendar.adding(workingDays: configuration.resolutionWorkingDays, to: today).description
             record.resolutionDueDate = due
+            record.resolutionWarnDate = configuration.resolutionWarnDate(workingDays: configuration.resolutionWorkingDays, from: today).description
             try await store.update(record, connection: connection)
             try await store.audit(
                 complaintID: record.id, action: "assigned", from: record.status, to: record.status, actor: actor,
                 before: before, after: record.auditSnapshot, connection: connection
             )
             if let contact = configuration.rules.departmentContacts?[department] {
-                try await notifyStaff(
+                try await Self.notifyStaff(
                     name: contact.name, phone: contact.phone, email: contact.email, template: .staffAssignment,
                     key: "complaints/\(record.id.lowercasedString)/assignment/\(department)", record: record,
                     variables: ["subject": "Complaint \(record.number) (\(record.category))", "dueDate": due], connection: connection
@@ -245,7 +255,7 @@ struct ComplaintsHandlers: Sendable {
         try await Outbox.enqueue(NotificationSend.self, params, to: OneStopService.notification.rawValue, aggregateKey: record.id.lowercasedString, on: connection)
     }
 
-    func notifyStaff(
+    static func notifyStaff(
         name: String, phone: String?, email: String?, template: NotificationTemplate, key: String, record: ComplaintRecord,
         variables: [String: String], connection: PostgresConnection
     ) async throws {
@@ -278,9 +288,11 @@ struct ComplaintsHandlers: Sendable {
     }
 
     /// "2026-11-24 09:30" in the hall's time zone.
-    func format(_ instant: Date) -> String {
+    func format(_ instant: Date) -> String { Self.format(instant, in: configuration.calendar.timeZone) }
+
+    static func format(_ instant: Date, in timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = configuration.calendar.timeZone
+        calendar.timeZone = timeZone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)
         return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
     }

@@ -24,13 +24,14 @@ public enum ComplaintsService {
             methods: { context in
                 let handlers = ComplaintsHandlers(
                     configuration: try configuration(), database: context.database, routing: context.client(for: .routing),
+                    intake: context.client(for: .intake),
                     logger: context.logger
                 )
                 return methods(handlers)
             },
             backgroundServices: { context in
                 guard let settings = try? configuration() else { return [] }
-                return [FirstResponseMonitor(configuration: settings, database: context.database, logger: context.logger)]
+                return [DeadlineMonitor(configuration: settings, database: context.database, logger: context.logger)]
             }
         )
     }
