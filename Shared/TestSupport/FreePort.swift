@@ -7,9 +7,28 @@ import Glibc
 /// A loopback port that was free a moment ago (bound to 0 and released). Another process could
 /// take it before the caller binds it, so callers retry when the bind fails.
 public func freeLocalPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket()
+    close(fd)
+    return port
+}
+
+/// A loopback port nobody listens on and nobody else can take while this lives: bound, never
+/// listening, so a connection to it is refused. Tests of "that service is down" point at it; a
+/// port merely found free could be taken by a server of a test running alongside.
+public final class RefusingPort: Sendable {
+    public let port: Int
+    private let descriptor: Int32
+
+    public init() throws {
+        (descriptor, port) = try boundLoopbackSocket()
+    }
+
+    deinit { close(descriptor) }
+}
+
+private func boundLoopbackSocket() throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ClusterError("socket() failed (errno \(errno))") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -20,6 +39,9 @@ public func freeLocalPort() throws -> Int {
             bind(fd, address, length) == 0 && getsockname(fd, address, &length) == 0
         }
     }
-    guard bound else { throw ClusterError("could not find a free port (errno \(errno))") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(fd)
+        throw ClusterError("could not find a free port (errno \(errno))")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }

@@ -53,9 +53,10 @@ struct GatewayFixture: Sendable {
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "gateway")
         let backend = try await StubBackend.start()
         var configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: databaseConfiguration.connectionString)
-        let closedPort = try freeLocalPort()
+        let closedPort = try RefusingPort()
+        defer { withExtendedLifetime(closedPort) {} }
         for peer in OneStopService.allCases where peer != .gateway {
-            configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: backends.isUp(peer) ? backend.port : closedPort)]
+            configuration.peers[peer] = [RPCTarget(host: "127.0.0.1", port: backends.isUp(peer) ? backend.port : closedPort.port)]
         }
         var env = [
             "ONESTOP_GATEWAY_HTTP_PORT": "0",
