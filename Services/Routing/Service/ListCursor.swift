@@ -1,4 +1,5 @@
 import LineProtocol
+import Postgres
 import ServiceKit
 
 #if canImport(FoundationEssentials)
@@ -14,6 +15,8 @@ struct ListCursor: Sendable, Equatable {
 
     /// Below every UUID: the id half of "start from the beginning".
     static let lowestID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+    /// Before every due date: the date half of "start from the beginning".
+    static let lowestDate = PostgresDate(year: 1, month: 1, day: 1)
 
     var token: String {
         Data("1|\(due)|\(id.uuidString.lowercased())".utf8).base64EncodedString()

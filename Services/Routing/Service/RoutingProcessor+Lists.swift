@@ -94,3 +94,17 @@ extension RoutingProcessor {
         return limit
     }
 }
+
+extension RoutingService {
+    /// The first-page SQL of `routing.myCases` and `routing.overdue` (all departments and one),
+    /// for EXPLAIN in the benchmark.
+    public static func listQueriesForExplain(today: LocalDate, handler: String, department: String) -> [(String, SQL)] {
+        let open: [RoutingAssignmentState] = [.assigned, .inProgress, .infoRequested]
+        let page = RoutingProcessor.defaultPageSize + 1
+        return [
+            ("routing.myCases", RoutingStore.handlerCasesQuery(handler: handler, states: open, after: nil, limit: page)),
+            ("routing.overdue", RoutingStore.overdueCasesQuery(department: nil, today: today, after: nil, limit: page)),
+            ("routing.overdue (\(department))", RoutingStore.overdueCasesQuery(department: department, today: today, after: nil, limit: page)),
+        ]
+    }
+}

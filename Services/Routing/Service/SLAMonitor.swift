@@ -205,34 +205,49 @@ public struct SLAMonitor: Service {
 
     // MARK: Gauges
 
-    /// Open, at-risk and overdue cases per department as of `today`, read from the gauges index
-    /// (the same overdue rule as `routing.overdue`).
-    public static func departmentLoadQuery(today: LocalDate) -> SQL {
-        """
-        SELECT department, count(*)::int8 AS open,
-            count(*) FILTER (WHERE state IN ('assigned', 'in_progress') AND due_date >= \(today.description)::date
-                AND at_risk_on <= \(today.description)::date)::int8 AS at_risk,
-            count(*) FILTER (WHERE \(RoutingStore.overdueCondition(today: today)))::int8 AS overdue
-        FROM routing_assignments WHERE state <> 'completed' GROUP BY department
-        """
+    /// The gauges' three counts per department as of `today`, each its own query so each reads
+    /// one index: every open case once (index-only, the table's width not read), and only the
+    /// ranges of at-risk and overdue ones.
+    public static func departmentLoadQueries(today: LocalDate) -> (open: SQL, atRisk: SQL, overdue: SQL) {
+        (
+            open: "SELECT department, count(*)::int8 AS n FROM routing_assignments WHERE state <> 'completed' GROUP BY department",
+            atRisk: """
+                SELECT department, count(*)::int8 AS n FROM routing_assignments
+                WHERE state IN ('assigned', 'in_progress') AND at_risk_on <= \(today.postgres) AND due_date >= \(today.postgres)
+                GROUP BY department
+                """,
+            overdue: """
+                SELECT department, count(*)::int8 AS n FROM routing_assignments
+                WHERE state <> 'completed' AND due_date < \(today.postgres) AND \(RoutingStore.overdueCondition(today: today))
+                GROUP BY department
+                """
+        )
     }
 
     /// Counts the open cases per department and sets the gauges; departments set before and
     /// now without open cases, and set-up departments with none, are set to 0.
     @discardableResult
     public func refreshGauges(today: LocalDate) async throws -> [String: SLADepartmentLoad] {
-        let (rows, known) = try await database.withConnection { c in
-            let rows = try await c.query(Self.departmentLoadQuery(today: today))
-            let known = try await c.query("SELECT code FROM routing_departments").map { try $0.decode(String.self, column: "code") }
-            return (rows, known)
+        let queries = Self.departmentLoadQueries(today: today)
+        func counts(_ query: SQL, on c: PostgresConnection) async throws -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for row in try await c.query(query) {
+                counts[try row.decode(String.self, column: "department")] = Int(try row.decode(Int64.self, column: "n"))
+            }
+            return counts
+        }
+        // One snapshot for the three counts, so a case changing between them is counted once.
+        let (open, atRisk, overdue, known) = try await database.withTransaction(isolation: .repeatableRead) { c in
+            (
+
+                try await counts(queries.open, on: c), try await counts(queries.atRisk, on: c),
+                try await counts(queries.overdue, on: c),
+                try await c.query("SELECT code FROM routing_departments").map { try $0.decode(String.self, column: "code") }
+            )
         }
         var loads: [String: SLADepartmentLoad] = [:]
-        for row in rows {
-            loads[try row.decode(String.self, column: "department")] = SLADepartmentLoad(
-                open: Int(try row.decode(Int64.self, column: "open")),
-                atRisk: Int(try row.decode(Int64.self, column: "at_risk")),
-                overdue: Int(try row.decode(Int64.self, column: "overdue"))
-            )
+        for (department, n) in open {
+            loads[department] = SLADepartmentLoad(open: n, atRisk: atRisk[department] ?? 0, overdue: overdue[department] ?? 0)
         }
         let zeros = reported.departments.withLock { seen in
             let all = seen.union(known)
