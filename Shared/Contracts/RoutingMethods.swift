@@ -502,6 +502,82 @@ public enum RoutingListDepartmentQueue: RPCMethod {
     }
 }
 
+/// A page of a list paged by keyset: pass `nextCursor` back as `cursor` for the next page; nil
+/// when this page is the last.
+public struct RoutingAssignmentPage: Codable, Sendable, Hashable {
+    public var items: [RoutingAssignment]
+    public var nextCursor: String?
+    public init(items: [RoutingAssignment], nextCursor: String? = nil) {
+        self.items = items
+        self.nextCursor = nextCursor
+    }
+}
+
+/// `routing.myCases`: the open cases assigned to the calling handler (`_meta.actor.id`), earliest
+/// due date first, paged by keyset.
+public enum RoutingMyCases: RPCMethod {
+    public static let name = "routing.myCases"
+    public static let isIdempotent = true
+    public static let summary = "The calling handler's open cases, earliest due date first, paged by cursor."
+    public struct Params: Codable, Sendable {
+        /// Only these open states (default: assigned, in progress, info requested).
+        public var states: [RoutingAssignmentState]?
+        /// 1...1000, default 100.
+        public var limit: Int?
+        /// `nextCursor` of the previous page.
+        public var cursor: String?
+        public init(states: [RoutingAssignmentState]? = nil, limit: Int? = nil, cursor: String? = nil) {
+            self.states = states
+            self.limit = limit
+            self.cursor = cursor
+        }
+    }
+    public typealias Result = RoutingAssignmentPage
+}
+
+/// An overdue case with how late it is.
+public struct RoutingOverdueCase: Codable, Sendable, Hashable {
+    public var assignment: RoutingAssignment
+    /// Working days from the due date to today (to the start of the pause for a paused case).
+    public var workingDaysOverdue: Int
+    public init(assignment: RoutingAssignment, workingDaysOverdue: Int) {
+        self.assignment = assignment
+        self.workingDaysOverdue = workingDaysOverdue
+    }
+}
+
+/// `routing.overdue`: open cases past their due date, most late first, paged by keyset. Routing
+/// officers, supervisors and administrators see every department (or the one named); a
+/// department head or a department-scoped actor (`_meta.actor.department`) sees only their own.
+/// A paused case counts when its pause began after its due date had passed.
+public enum RoutingOverdue: RPCMethod {
+    public static let name = "routing.overdue"
+    public static let isIdempotent = true
+    public static let summary = "Open cases past their due date, most late first, in all departments or one, paged by cursor."
+    public struct Params: Codable, Sendable {
+        /// One department's code; nil = all the caller may see.
+        public var department: String?
+        /// 1...1000, default 100.
+        public var limit: Int?
+        /// `nextCursor` of the previous page.
+        public var cursor: String?
+        public init(department: String? = nil, limit: Int? = nil, cursor: String? = nil) {
+            self.department = department
+            self.limit = limit
+            self.cursor = cursor
+        }
+    }
+    public struct Result: Codable, Sendable, Hashable {
+        public var items: [RoutingOverdueCase]
+        /// Pass back as `cursor` for the next page; nil on the last page.
+        public var nextCursor: String?
+        public init(items: [RoutingOverdueCase], nextCursor: String? = nil) {
+            self.items = items
+            self.nextCursor = nextCursor
+        }
+    }
+}
+
 // MARK: - Case lookups for staff and other services
 
 /// Names a case by its tracking number or by its case id: exactly one of the two.

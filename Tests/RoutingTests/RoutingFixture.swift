@@ -47,10 +47,12 @@ struct RoutingFixture: Sendable {
         maxExtensionDays: Int = 10,
         supervisorMargin: Int? = 3,
         seedAtStart: Bool = false,
+        environment: [String: String]? = nil,
         _ body: @Sendable (RoutingFixture) async throws -> T
     ) async throws -> T {
         let clock = TestClock(now)
-        let settings = RoutingSettings(
+        // With `environment` the service reads its settings (and its clock) as deployed.
+        let settings = try environment.map { try RoutingSettings.fromEnvironment($0) } ?? RoutingSettings(
             calendar: try WorkCalendar.bundled, urgentLimitPercent: 50, maxExtensionWorkingDays: maxExtensionDays,
             warnWorkingDaysBefore: 1, supervisorMarginWorkingDays: supervisorMargin,
             supervisor: .init(id: "sup-1", name: "Supervisor Wang", email: "sup@hall.example"),

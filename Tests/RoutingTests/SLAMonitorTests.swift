@@ -37,7 +37,8 @@ struct SLAMonitorTests {
             #expect(try escalation.decode(String.self, column: "due") == "2026-11-25")
 
             // To intake: overdue then escalated; to staff: the handler's deadline-passed (after the
-            // near warning of the first scan) and the head's escalation, each with its variables.
+            // at-risk warning of the first scan: 2 of 2 days used) and the head's escalation, each
+            // with its variables.
             let events = try await f.progress(of: "late").map(\.event)
             #expect(events == [.routed, .overdue, .escalated])
             #expect(try await f.progress(of: "paused").map(\.event) == [.routed, .processingAccepted, .infoRequested])
@@ -47,7 +48,7 @@ struct SLAMonitorTests {
                 #expect(Set(send.variables.keys) == Set(send.template.requiredVariables))
             }
             #expect(sends.map(\.key) == [
-                "routing/late/deadline_near/2026-11-25", "routing/late/deadline_passed/2026-11-25",
+                "routing/late/at_risk/2026-11-25", "routing/late/deadline_passed/2026-11-25",
                 "routing/late/escalation/department_head/2026-11-25",
             ])
             #expect(sends[2].recipients.first?.email == "head.civil@hall.example" && sends[1].recipients.first?.email == "c-1@hall.example")
@@ -66,13 +67,14 @@ struct SLAMonitorTests {
             // Wednesday: due tomorrow → warned, once.
             #expect(try await monitor.scan(now: isoDate("2026-11-25T02:00:00Z")).warned == 1)
             #expect(try await monitor.scan(now: isoDate("2026-11-25T05:00:00Z")).warned == 0)
-            // An approved extension gives a new due date; nearing it warns again.
+            // An approved extension gives a new due date; nearing it warns again, here first by the
+            // at-risk rule (Fri 27 = 4 of 5 working days used), which stands for the near warning.
             _ = try await f.call(RoutingAccept.self, .init(caseId: "soon"), as: Staff.person("c-1"))
             _ = try await f.call(RoutingExtend.self, .init(caseId: "soon", reason: "r", newDueDate: "2026-11-30"), as: Staff.person("c-1"))
             _ = try await f.call(RoutingApproveExtension.self, .init(caseId: "soon"), as: Staff.person("head-civil"))
-            #expect(try await monitor.scan(now: isoDate("2026-11-27T02:00:00Z")).warned == 1)
+            #expect(try await monitor.scan(now: isoDate("2026-11-27T02:00:00Z")) == SLAScanReport(warned: 0, atRisk: 1))
             let near = try await f.notifications().filter { $0.template == .staffDeadlineNear }.map(\.key)
-            #expect(near == ["routing/soon/deadline_near/2026-11-26", "routing/soon/deadline_near/2026-11-30"])
+            #expect(near == ["routing/soon/deadline_near/2026-11-26", "routing/soon/at_risk/2026-11-30"])
         }
     }
 

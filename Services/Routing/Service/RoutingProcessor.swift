@@ -131,7 +131,8 @@ struct RoutingProcessor: Sendable {
             }
             let handler = try await RoutingStore.pickHandler(department: department, serviceType: p.serviceType, on: c)
             if let handler { try await RoutingStore.handlerTookCase(handler.id, on: c) }
-            let acceptedOn = calendar.today(at: p.acceptedAt)
+            // On routing's timeline: under a sped-up test clock the acceptance instant is mapped too.
+            let acceptedOn = calendar.today(at: settings.instant(p.acceptedAt))
             let limit = settings.effectiveLimit(catalogDays: p.timeLimitWorkingDays, urgent: p.priority == .urgent)
             var record = AssignmentRecord(
                 id: UUID.v7(at: now), caseId: p.caseId, trackingNumber: p.trackingNumber, serviceType: p.serviceType,
@@ -141,7 +142,7 @@ struct RoutingProcessor: Sendable {
                 maxExtensionDays: settings.maxExtensionWorkingDays, dueDate: acceptedOn
             )
             record.dueDate = record.recomputedDueDate(on: calendar)
-            try await RoutingStore.insertAssignment(record, on: c)
+            try await RoutingStore.insertAssignment(record, atRiskOn: settings.atRiskDate(of: record), at: now, on: c)
             let slip = RoutingSlip(
                 slipId: UUID.v7(at: now).uuidString.lowercased(), kind: .dispatch, at: now,
                 fromDepartment: nil, fromHandler: p.approvedBy.id, toDepartment: department, toHandler: handler?.id,
@@ -191,7 +192,7 @@ struct RoutingProcessor: Sendable {
             let today = settings.today
             a.state = .infoRequested
             a.pausedSince = today
-            try await RoutingStore.startPause(assignment: a.id, reason: p.reasonType, question: p.question, on: today, c: c)
+            try await RoutingStore.startPause(assignment: a.id, reason: p.reasonType, question: p.question, on: today, at: settings.now(), c: c)
             return Step(event: .infoRequested, reasons: [p.reasonType.rawValue], items: [p.question])
         }
     }
@@ -205,7 +206,7 @@ struct RoutingProcessor: Sendable {
             a.pausedSince = nil
             a.state = .inProgress
             a.dueDate = a.recomputedDueDate(on: calendar)
-            try await RoutingStore.endPause(assignment: a.id, on: today, workingDays: paused, c: c)
+            try await RoutingStore.endPause(assignment: a.id, on: today, workingDays: paused, at: settings.now(), c: c)
             return Step(event: .infoReceived, note: p.note ?? "clock paused for \(paused) working day(s)")
         }
     }
@@ -246,7 +247,7 @@ struct RoutingProcessor: Sendable {
             guard let pending = try await RoutingStore.extensions(assignment: a.id, pendingOnly: true, on: c).first else {
                 throw RPCError.invalidState("case \(a.caseId) has no extension awaiting a decision")
             }
-            try await RoutingStore.decideExtension(pending.extensionId, approved: p.approve, by: actor.id, note: p.note, on: c)
+            try await RoutingStore.decideExtension(pending.extensionId, approved: p.approve, by: actor.id, note: p.note, at: settings.now(), on: c)
             guard p.approve else { return Step(event: nil) }
             try Self.checkExtensionBound(a, adding: pending.workingDays)
             a.extendedDays += pending.workingDays
@@ -269,7 +270,7 @@ struct RoutingProcessor: Sendable {
             a.pickup = p.pickup
             a.completedAt = settings.now()
             try await RoutingStore.handlerReleasedCase(a.handlerId, on: c)
-            try await RoutingStore.rejectPendingExtensions(assignment: a.id, note: "case completed", on: c)
+            try await RoutingStore.rejectPendingExtensions(assignment: a.id, note: "case completed", at: settings.now(), on: c)
             return Step(event: .completed, result: p.result, pickup: p.pickup)
         }
     }
@@ -419,7 +420,7 @@ struct RoutingProcessor: Sendable {
             let (before, department, actor) = try await load(caseId, action: action, allowed: allowed, context: context, on: c)
             var a = before
             let step = try await body(&a, actor, department, c)
-            try await RoutingStore.updateAssignment(a, on: c)
+            try await RoutingStore.updateAssignment(a, atRiskOn: settings.atRiskDate(of: a), at: settings.now(), on: c)
             let handlerName = try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c)?.name } ?? nil
             let view = a.view(handlerName: handlerName)
             try await RoutingStore.audit(actor: actor.id, role: actor.kind.rawValue, action: "assignment.\(action.split(separator: " ").joined(separator: "_"))", subject: "case/\(caseId)", before: before.view(), after: view, trace: context.meta.traceparent, on: c)

@@ -57,6 +57,8 @@ public enum RoutingService {
         table.register(RoutingCaseAssignment.self) { try await p.caseAssignment($0, context: $1) }
         table.register(RoutingExplainDeadline.self) { try await p.explainDeadline($0, context: $1) }
         table.register(RoutingStats.self) { try await p.stats($0, context: $1) }
+        table.register(RoutingMyCases.self) { try await p.myCases($0, context: $1) }
+        table.register(RoutingOverdue.self) { try await p.overdue($0, context: $1) }
         return table
     }
 }

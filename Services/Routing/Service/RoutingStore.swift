@@ -66,6 +66,15 @@ struct DepartmentRecord: Sendable {
     var head: RoutingStaffContact?
 }
 
+extension LocalDate {
+    /// As a typed `date` parameter: a text one cast in SQL is converted again for every row a
+    /// filter reads (the cast is only stable), which the gauges over a million rows notice.
+    var postgres: PostgresDate {
+        let (year, month, day) = components
+        return PostgresDate(year: year, month: month, day: day)
+    }
+}
+
 /// Routing's SQL. Every function runs on the caller's connection (usually inside its transaction).
 enum RoutingStore {
     // MARK: Organisation
@@ -265,6 +274,64 @@ enum RoutingStore {
             """).map(decodeAssignment)
     }
 
+    /// Past the due date: running after it, or paused since after it (the same rule as
+    /// `isOverdue`). Every such case also has `due_date < today`, which lets callers add that
+    /// range for an index.
+    static func overdueCondition(today: LocalDate) -> SQL {
+        """
+        ((state IN ('assigned', 'in_progress') AND due_date < \(today.postgres))
+            OR (state = 'info_requested' AND paused_since > due_date))
+        """
+    }
+
+    /// A handler's open cases after `cursor`, by (due date, id).
+    static func handlerCases(
+        handler: String, states: [RoutingAssignmentState], after cursor: ListCursor?, limit: Int, on c: PostgresConnection
+    ) async throws -> [AssignmentRecord] {
+        try await c.query(handlerCasesQuery(handler: handler, states: states, after: cursor, limit: limit)).map(decodeAssignment)
+    }
+
+    static func handlerCasesQuery(handler: String, states: [RoutingAssignmentState], after cursor: ListCursor?, limit: Int) -> SQL {
+        """
+        SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
+        WHERE handler_id = \(handler) AND state <> 'completed' AND state = ANY(\(states.map(\.rawValue)))
+          AND (routing_assignments.due_date, id) > (\(cursor?.due.postgres ?? ListCursor.lowestDate), \(cursor?.id ?? ListCursor.lowestID))
+        ORDER BY routing_assignments.due_date, id LIMIT \(limit)
+        """
+    }
+
+    /// Overdue open cases after `cursor`, by (due date, id): the most late first.
+    static func overdueCases(
+        department: String?, today: LocalDate, after cursor: ListCursor?, limit: Int, on c: PostgresConnection
+    ) async throws -> [AssignmentRecord] {
+        try await c.query(overdueCasesQuery(department: department, today: today, after: cursor, limit: limit)).map(decodeAssignment)
+    }
+
+    static func overdueCasesQuery(department: String?, today: LocalDate, after cursor: ListCursor?, limit: Int) -> SQL {
+        """
+        SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
+        WHERE state <> 'completed' AND routing_assignments.due_date < \(today.postgres) AND \(overdueCondition(today: today))
+          AND (\(department)::text IS NULL OR department = \(department))
+          AND (routing_assignments.due_date, id) > (\(cursor?.due.postgres ?? ListCursor.lowestDate), \(cursor?.id ?? ListCursor.lowestID))
+        ORDER BY routing_assignments.due_date, id LIMIT \(limit)
+        """
+    }
+
+    /// Whether routing knows a department: set up, or holding cases (a case for a department
+    /// not yet set up waits in its queue).
+    static func departmentKnown(_ code: String, on c: PostgresConnection) async throws -> Bool {
+        try await c.query("""
+            SELECT EXISTS (SELECT 1 FROM routing_departments WHERE code = \(code))
+                OR EXISTS (SELECT 1 FROM routing_assignments WHERE department = \(code)) AS known
+            """).first?.decode(Bool.self, column: "known") ?? false
+    }
+
+    /// The departments `staff` heads.
+    static func departmentsHeaded(by staff: String, on c: PostgresConnection) async throws -> [String] {
+        try await c.query("SELECT code FROM routing_departments WHERE head_id = \(staff) ORDER BY code")
+            .map { try $0.decode(String.self, column: "code") }
+    }
+
     static func decodeAssignment(_ row: PostgresRow) throws -> AssignmentRecord {
         func date(_ column: String) throws -> LocalDate {
             let text = try row.decode(String.self, column: column)
@@ -299,27 +366,30 @@ enum RoutingStore {
         )
     }
 
-    static func insertAssignment(_ a: AssignmentRecord, on c: PostgresConnection) async throws {
+    /// `atRiskOn` comes with the due date (settings.atRiskDate); `at` is routing's clock, so a
+    /// sped-up test clock and the stored creation time agree.
+    static func insertAssignment(_ a: AssignmentRecord, atRiskOn: LocalDate, at: Date, on c: PostgresConnection) async throws {
         try await c.execute("""
             INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
                 confidentiality, customer_name, department, handler_id, state, accepted_on, time_limit_days,
-                paused_days, extended_days, max_extension_days, due_date)
+                paused_days, extended_days, max_extension_days, due_date, at_risk_on, created_at, updated_at)
             VALUES (\(a.id), \(a.caseId), \(a.trackingNumber), \(a.serviceType), \(a.serviceName), \(a.priority.rawValue),
                 \(a.confidentiality), \(a.customerName), \(a.department), \(a.handlerId), \(a.state.rawValue),
                 \(a.acceptedOn.description)::date, \(a.timeLimitDays), \(a.pausedDays), \(a.extendedDays),
-                \(a.maxExtensionDays), \(a.dueDate.description)::date)
+                \(a.maxExtensionDays), \(a.dueDate.description)::date, \(atRiskOn.description)::date, \(at), \(at))
             """)
     }
 
-    /// Writes back every mutable field of an assignment.
-    static func updateAssignment(_ a: AssignmentRecord, on c: PostgresConnection) async throws {
+    /// Writes back every mutable field of an assignment, with the at-risk day of its due date.
+    static func updateAssignment(_ a: AssignmentRecord, atRiskOn: LocalDate, at: Date, on c: PostgresConnection) async throws {
         let pickup = try a.pickup.map { try PostgresJSONB(encoding: $0) }
         try await c.execute("""
             UPDATE routing_assignments SET department = \(a.department), handler_id = \(a.handlerId),
                 state = \(a.state.rawValue), accepted_on = \(a.acceptedOn.description)::date,
                 time_limit_days = \(a.timeLimitDays), paused_days = \(a.pausedDays), extended_days = \(a.extendedDays),
                 due_date = \(a.dueDate.description)::date, paused_since = \(a.pausedSince?.description)::date,
-                result = \(a.result), pickup = \(pickup), completed_at = \(a.completedAt), updated_at = now()
+                result = \(a.result), pickup = \(pickup), completed_at = \(a.completedAt),
+                at_risk_on = \(atRiskOn.description)::date, updated_at = \(at)
             WHERE id = \(a.id)
             """)
     }
@@ -353,16 +423,16 @@ enum RoutingStore {
         }
     }
 
-    static func startPause(assignment: UUID, reason: RoutingPauseReason, question: String, on day: LocalDate, c: PostgresConnection) async throws {
+    static func startPause(assignment: UUID, reason: RoutingPauseReason, question: String, on day: LocalDate, at: Date, c: PostgresConnection) async throws {
         try await c.execute("""
-            INSERT INTO routing_pauses (id, assignment_id, reason_type, question, started_on)
-            VALUES (\(UUID.v7()), \(assignment), \(reason.rawValue), \(question), \(day.description)::date)
+            INSERT INTO routing_pauses (id, assignment_id, reason_type, question, started_on, started_at)
+            VALUES (\(UUID.v7()), \(assignment), \(reason.rawValue), \(question), \(day.description)::date, \(at))
             """)
     }
 
-    static func endPause(assignment: UUID, on day: LocalDate, workingDays: Int, c: PostgresConnection) async throws {
+    static func endPause(assignment: UUID, on day: LocalDate, workingDays: Int, at: Date, c: PostgresConnection) async throws {
         try await c.execute("""
-            UPDATE routing_pauses SET ended_on = \(day.description)::date, working_days = \(workingDays), ended_at = now()
+            UPDATE routing_pauses SET ended_on = \(day.description)::date, working_days = \(workingDays), ended_at = \(at)
             WHERE assignment_id = \(assignment) AND ended_on IS NULL
             """)
     }
@@ -390,10 +460,10 @@ enum RoutingStore {
             """)
     }
 
-    static func decideExtension(_ id: String, approved: Bool, by: String, note: String?, on c: PostgresConnection) async throws {
+    static func decideExtension(_ id: String, approved: Bool, by: String, note: String?, at: Date, on c: PostgresConnection) async throws {
         try await c.execute("""
             UPDATE routing_extensions SET status = \(approved ? "approved" : "rejected"), decided_by = \(by),
-                decided_at = now(), note = \(note)
+                decided_at = \(at), note = \(note)
             WHERE id = \(UUID(uuidString: id) ?? UUID()) AND status = 'pending'
             """)
     }
@@ -421,9 +491,9 @@ enum RoutingStore {
         }
     }
 
-    static func rejectPendingExtensions(assignment: UUID, note: String, on c: PostgresConnection) async throws {
+    static func rejectPendingExtensions(assignment: UUID, note: String, at: Date, on c: PostgresConnection) async throws {
         try await c.execute("""
-            UPDATE routing_extensions SET status = 'rejected', decided_by = 'system', decided_at = now(), note = \(note)
+            UPDATE routing_extensions SET status = 'rejected', decided_by = 'system', decided_at = \(at), note = \(note)
             WHERE assignment_id = \(assignment) AND status = 'pending'
             """)
     }

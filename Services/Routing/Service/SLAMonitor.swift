@@ -4,6 +4,7 @@ import Metrics
 import Postgres
 import ServiceKit
 import ServiceLifecycle
+import Synchronization
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -18,11 +19,30 @@ public struct SLAScanReport: Sendable, Equatable {
     public var escalated = 0
     /// Cases overdue by more than the margin and escalated to the supervisor.
     public var escalatedToSupervisor = 0
+    /// Handlers warned that a case has used the at-risk share (80%) of its time.
+    public var atRisk = 0
 
-    public init(warned: Int = 0, escalated: Int = 0, escalatedToSupervisor: Int = 0) {
+    public init(warned: Int = 0, escalated: Int = 0, escalatedToSupervisor: Int = 0, atRisk: Int = 0) {
         self.warned = warned
         self.escalated = escalated
         self.escalatedToSupervisor = escalatedToSupervisor
+        self.atRisk = atRisk
+    }
+}
+
+/// Open cases of one department as the gauges report them.
+public struct SLADepartmentLoad: Sendable, Equatable {
+    /// Not completed (running or paused).
+    public var open: Int
+    /// Running, not yet overdue, with at least the at-risk share of their time used.
+    public var atRisk: Int
+    /// Past their due date (a paused case counts when its pause began after the due date).
+    public var overdue: Int
+
+    public init(open: Int, atRisk: Int, overdue: Int) {
+        self.open = open
+        self.atRisk = atRisk
+        self.overdue = overdue
     }
 }
 
@@ -31,28 +51,50 @@ public struct SLAScanReport: Sendable, Equatable {
 /// each level once per case and due date (a new due date arms them again), recorded and
 /// announced through the outbox in the transaction that marks the case.
 ///
+/// Each scan also warns the handler of a case that has used the at-risk share (80%) of its time
+/// and refreshes the per-department gauges `routing_cases_open`, `routing_cases_at_risk` and
+/// `routing_cases_overdue` (dimension `department`). Every replica sets the same figures, so
+/// dashboards take max, not sum, over instances.
+///
 /// Several replicas may run it: cases are claimed with `FOR UPDATE SKIP LOCKED` and the notice
-/// and escalation rows are unique, so nothing is sent twice. Each scan reads only the two
-/// partial indexes of cases not yet warned / escalated for their current due date.
+/// and escalation rows are unique, so nothing is sent twice. Each scan reads only the partial
+/// indexes of cases not yet warned / escalated for their current due date, and the gauges an
+/// index of open cases.
 public struct SLAMonitor: Service {
     let database: PostgresPool
     let settings: RoutingSettings
     let logger: Logger
-    private let escalations = Counter(label: "routing_sla_escalations_total")
-    private let warnings = Counter(label: "routing_sla_warnings_total")
+    private let metrics: any MetricsFactory
+    private let escalations: Counter
+    private let warnings: Counter
+    /// Departments given a gauge value so far: one that no longer has open cases is set to 0
+    /// rather than left showing its last count.
+    private let reported = Reported()
 
-    public init(database: PostgresPool, settings: RoutingSettings, logger: Logger) {
+    private final class Reported: Sendable {
+        let departments = Mutex<Set<String>>([])
+    }
+
+    /// `metrics`: where the counters and gauges go; the process-wide (Prometheus) factory unless
+    /// a test reads them itself.
+    public init(database: PostgresPool, settings: RoutingSettings, logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory) {
         self.database = database
         self.settings = settings
         self.logger = logger
+        self.metrics = metrics
+        self.escalations = Counter(label: "routing_sla_escalations_total", factory: metrics)
+        self.warnings = Counter(label: "routing_sla_warnings_total", factory: metrics)
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let report = try await scan(now: settings.now())
-                if report.warned + report.escalated > 0 {
-                    logger.info("sla scan", metadata: ["sla.warned": "\(report.warned)", "sla.escalated": "\(report.escalated)"])
+                if report.warned + report.escalated + report.escalatedToSupervisor + report.atRisk > 0 {
+                    logger.info("sla scan", metadata: [
+                        "sla.warned": "\(report.warned)", "sla.at_risk": "\(report.atRisk)",
+                        "sla.escalated": "\(report.escalated)", "sla.escalated_supervisor": "\(report.escalatedToSupervisor)",
+                    ])
                 }
             } catch {
                 logger.warning("sla scan failed; trying again next interval", metadata: ["error": "\(error)"])
@@ -65,8 +107,8 @@ public struct SLAMonitor: Service {
         }
     }
 
-    /// One scan as of `now`: every case due within the warning window is warned, every case
-    /// past its due date escalated.
+    /// One scan as of `now`: every case past its due date escalated, every case due within the
+    /// warning window or past the at-risk share of its time warned, then the gauges refreshed.
     public func scan(now: Date) async throws -> SLAScanReport {
         let calendar = settings.calendar
         let today = calendar.today(at: now)
@@ -87,14 +129,139 @@ public struct SLAMonitor: Service {
                 if done < settings.slaBatchSize { break }
             }
         }
+        // The handler gets one warning per due date: at the at-risk share of the time or within
+        // the warning window before the due date, whichever comes first (each marks the other
+        // done). At-risk goes first so that when both fall on one scan, the issue's rule is the
+        // one recorded.
         while true {
-            let done = try await database.withTransaction { c in try await warnBatch(today: today, cutoff: cutoff, on: c) }
+            let done = try await database.withTransaction { c in try await atRiskBatch(today: today, now: now, on: c) }
+            report.atRisk += done.warned
+            if done.claimed < settings.slaBatchSize { break }
+        }
+        while true {
+            let done = try await database.withTransaction { c in try await warnBatch(today: today, cutoff: cutoff, now: now, on: c) }
             report.warned += done
             if done < settings.slaBatchSize { break }
         }
         escalations.increment(by: report.escalated + report.escalatedToSupervisor)
-        warnings.increment(by: report.warned)
+        warnings.increment(by: report.warned + report.atRisk)
+        _ = try await refreshGauges(today: today)
         return report
+    }
+
+    // MARK: At risk
+
+    /// The SQL of the at-risk scan, for EXPLAIN in the benchmark.
+    public static func atRiskQuery(today: LocalDate, limit: Int) -> SQL {
+        """
+        SELECT case_id FROM routing_assignments
+        WHERE state IN ('assigned', 'in_progress') AND at_risk_warned_for IS DISTINCT FROM due_date
+          AND at_risk_on <= \(today.description)::date AND due_date >= \(today.description)::date
+        ORDER BY at_risk_on LIMIT \(limit) FOR UPDATE SKIP LOCKED
+        """
+    }
+
+    /// Warns the handler (the head when there is none) of each running case whose at-risk day
+    /// has come, once per case and due date: the marker column takes the case out of the index,
+    /// the unique notice row stops a second message should two replicas ever both get here.
+    private func atRiskBatch(today: LocalDate, now: Date, on c: PostgresConnection) async throws -> (claimed: Int, warned: Int) {
+        let ids = try await c.query(Self.atRiskQuery(today: today, limit: settings.slaBatchSize))
+            .map { try $0.decode(String.self, column: "case_id") }
+        var warned = 0
+        for caseId in ids {
+            guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
+            try await c.execute("""
+                UPDATE routing_assignments SET at_risk_warned_for = due_date, near_notified_for = due_date WHERE id = \(a.id)
+                """)
+            let recipient = try await staffToWarn(a, on: c)
+            let fresh = try await c.query("""
+                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
+                VALUES (\(a.id), 'at_risk', \(a.dueDate.description)::date, \(recipient?.id), \(now))
+                ON CONFLICT DO NOTHING RETURNING 1 AS fresh
+                """)
+            guard !fresh.isEmpty else { continue }
+            warned += 1
+            let used = settings.calendar.workingDays(from: a.acceptedOn, through: today) - a.pausedDays
+            let allowed = a.timeLimitDays + a.extendedDays
+            if let recipient {
+                try await RoutingMessages.notifyStaff(
+                    .staffDeadlineNear, to: recipient, key: "routing/\(a.caseId)/at_risk/\(a.dueDate)",
+                    variables: ["staffName": recipient.name, "reference": a.trackingNumber, "dueDate": a.dueDate.description],
+                    caseId: a.caseId, locale: settings.staffLocale, on: c
+                )
+            }
+            try await RoutingStore.audit(
+                actor: "system", role: "sla_monitor", action: "assignment.at_risk_warning", subject: "case/\(a.caseId)",
+                before: nil as String?,
+                after: [
+                    "dueDate": a.dueDate.description, "warned": recipient?.id ?? "",
+                    "workingDaysUsed": "\(used)", "workingDaysAllowed": "\(allowed)",
+                ],
+                trace: nil, on: c
+            )
+        }
+        return (ids.count, warned)
+    }
+
+    // MARK: Gauges
+
+    /// The gauges' three counts per department as of `today`, each its own query so each reads
+    /// one index: every open case once (index-only, the table's width not read), and only the
+    /// ranges of at-risk and overdue ones.
+    public static func departmentLoadQueries(today: LocalDate) -> (open: SQL, atRisk: SQL, overdue: SQL) {
+        (
+            open: "SELECT department, count(*)::int8 AS n FROM routing_assignments WHERE state <> 'completed' GROUP BY department",
+            atRisk: """
+                SELECT department, count(*)::int8 AS n FROM routing_assignments
+                WHERE state IN ('assigned', 'in_progress') AND at_risk_on <= \(today.postgres) AND due_date >= \(today.postgres)
+                GROUP BY department
+                """,
+            overdue: """
+                SELECT department, count(*)::int8 AS n FROM routing_assignments
+                WHERE state <> 'completed' AND due_date < \(today.postgres) AND \(RoutingStore.overdueCondition(today: today))
+                GROUP BY department
+                """
+        )
+    }
+
+    /// Counts the open cases per department and sets the gauges; departments set before and
+    /// now without open cases, and set-up departments with none, are set to 0.
+    @discardableResult
+    public func refreshGauges(today: LocalDate) async throws -> [String: SLADepartmentLoad] {
+        let queries = Self.departmentLoadQueries(today: today)
+        func counts(_ query: SQL, on c: PostgresConnection) async throws -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for row in try await c.query(query) {
+                counts[try row.decode(String.self, column: "department")] = Int(try row.decode(Int64.self, column: "n"))
+            }
+            return counts
+        }
+        // One snapshot for the three counts, so a case changing between them is counted once.
+        let (open, atRisk, overdue, known) = try await database.withTransaction(isolation: .repeatableRead) { c in
+            (
+
+                try await counts(queries.open, on: c), try await counts(queries.atRisk, on: c),
+                try await counts(queries.overdue, on: c),
+                try await c.query("SELECT code FROM routing_departments").map { try $0.decode(String.self, column: "code") }
+            )
+        }
+        var loads: [String: SLADepartmentLoad] = [:]
+        for (department, n) in open {
+            loads[department] = SLADepartmentLoad(open: n, atRisk: atRisk[department] ?? 0, overdue: overdue[department] ?? 0)
+        }
+        let zeros = reported.departments.withLock { seen in
+            let all = seen.union(known)
+            seen = all.union(loads.keys)
+            return all.subtracting(loads.keys)
+        }
+        for department in zeros { loads[department] = SLADepartmentLoad(open: 0, atRisk: 0, overdue: 0) }
+        for (department, load) in loads {
+            let dimensions = [("department", department)]
+            Gauge(label: "routing_cases_open", dimensions: dimensions, factory: metrics).record(load.open)
+            Gauge(label: "routing_cases_at_risk", dimensions: dimensions, factory: metrics).record(load.atRisk)
+            Gauge(label: "routing_cases_overdue", dimensions: dimensions, factory: metrics).record(load.overdue)
+        }
+        return loads
     }
 
     /// The SQL of the overdue scan, for EXPLAIN in the benchmark.
@@ -107,7 +274,7 @@ public struct SLAMonitor: Service {
         """
     }
 
-    private func warnBatch(today: LocalDate, cutoff: LocalDate, on c: PostgresConnection) async throws -> Int {
+    private func warnBatch(today: LocalDate, cutoff: LocalDate, now: Date, on c: PostgresConnection) async throws -> Int {
         let ids = try await c.query("""
             SELECT case_id FROM routing_assignments
             WHERE state IN ('assigned', 'in_progress') AND near_notified_for IS DISTINCT FROM due_date
@@ -116,11 +283,13 @@ public struct SLAMonitor: Service {
             """).map { try $0.decode(String.self, column: "case_id") }
         for caseId in ids {
             guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
-            try await c.execute("UPDATE routing_assignments SET near_notified_for = due_date WHERE id = \(a.id)")
+            try await c.execute("""
+                UPDATE routing_assignments SET near_notified_for = due_date, at_risk_warned_for = due_date WHERE id = \(a.id)
+                """)
             let recipient = try await staffToWarn(a, on: c)
             let fresh = try await c.query("""
-                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to)
-                VALUES (\(a.id), 'deadline_near', \(a.dueDate.description)::date, \(recipient?.id))
+                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
+                VALUES (\(a.id), 'deadline_near', \(a.dueDate.description)::date, \(recipient?.id), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1 AS fresh
                 """)
             guard !fresh.isEmpty, let recipient else { continue }
@@ -139,15 +308,17 @@ public struct SLAMonitor: Service {
         for caseId in ids {
             guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
             try await c.execute("""
-                UPDATE routing_assignments SET escalated_for = due_date, near_notified_for = due_date WHERE id = \(a.id)
+                UPDATE routing_assignments SET escalated_for = due_date, near_notified_for = due_date,
+                    at_risk_warned_for = due_date
+                WHERE id = \(a.id)
                 """)
             let department = try await RoutingStore.department(a.department, on: c)
             let handler = try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c) } ?? nil
             let system = StaffRef(id: "system", role: "sla_monitor")
 
             let passed = try await c.query("""
-                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to)
-                VALUES (\(a.id), 'deadline_passed', \(a.dueDate.description)::date, \(handler?.id))
+                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
+                VALUES (\(a.id), 'deadline_passed', \(a.dueDate.description)::date, \(handler?.id), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1 AS fresh
                 """)
             if !passed.isEmpty {
@@ -166,8 +337,8 @@ public struct SLAMonitor: Service {
 
             let head = department?.head
             let escalated = try await c.query("""
-                INSERT INTO routing_escalations (id, assignment_id, level, due_date, department, escalated_to)
-                VALUES (\(UUID.v7(at: now)), \(a.id), 'department_head', \(a.dueDate.description)::date, \(a.department), \(head?.id))
+                INSERT INTO routing_escalations (id, assignment_id, level, due_date, department, escalated_to, at)
+                VALUES (\(UUID.v7(at: now)), \(a.id), 'department_head', \(a.dueDate.description)::date, \(a.department), \(head?.id), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1 AS fresh
                 """)
             guard !escalated.isEmpty else { continue }
@@ -216,8 +387,8 @@ public struct SLAMonitor: Service {
             guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
             try await c.execute("UPDATE routing_assignments SET supervisor_escalated_for = due_date WHERE id = \(a.id)")
             let escalated = try await c.query("""
-                INSERT INTO routing_escalations (id, assignment_id, level, due_date, department, escalated_to)
-                VALUES (\(UUID.v7(at: now)), \(a.id), 'supervisor', \(a.dueDate.description)::date, \(a.department), \(supervisor.id))
+                INSERT INTO routing_escalations (id, assignment_id, level, due_date, department, escalated_to, at)
+                VALUES (\(UUID.v7(at: now)), \(a.id), 'supervisor', \(a.dueDate.description)::date, \(a.department), \(supervisor.id), \(now))
                 ON CONFLICT DO NOTHING RETURNING 1 AS fresh
                 """)
             guard !escalated.isEmpty else { continue }
