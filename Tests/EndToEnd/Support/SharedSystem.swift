@@ -57,9 +57,10 @@ extension OneStopSystem {
         await SharedSystem.instance.release()
     }
 
-    /// Runs `body` with a system of its own (for scenarios that kill services), stopped afterwards.
-    static func withDedicated(_ body: (OneStopSystem, Hall) async throws -> Void) async throws {
-        let system = try await OneStopSystem.start()
+    /// Runs `body` with a system of its own (for scenarios that kill services or change its
+    /// settings with `overrides`), stopped afterwards.
+    static func withDedicated(overrides: [Part: [String: String]] = [:], _ body: (OneStopSystem, Hall) async throws -> Void) async throws {
+        let system = try await OneStopSystem.start(overrides: overrides)
         do {
             let hall = try await Hall.setUp(system.api)
             try await body(system, hall)

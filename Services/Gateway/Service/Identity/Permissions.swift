@@ -14,7 +14,7 @@ enum GatewayAction: String, Sendable, CaseIterable {
     // Review.
     case readReviewQueue, readReviewTask, decideReview, setOwnDuty, manageReviewers, readReviewStats
     // Routing and processing.
-    case readDepartmentQueue, readAssignment, processCase, approveExtension, transferCase, reopenCase
+    case readDepartmentQueue, readMyCases, readOverdue, readAssignment, processCase, approveExtension, transferCase, reopenCase
     case readOrganisation, manageOrganisation
     // Complaints.
     case fileComplaintAsStaff, readComplaints, handleComplaint, readComplaintStats
@@ -44,6 +44,9 @@ enum GatewayAction: String, Sendable, CaseIterable {
         case .manageReviewers: .roles([.supervisor, .administrator])
         case .readReviewStats: .roles([.supervisor])
         case .readDepartmentQueue: .roles([.handler, .routingOfficer, .supervisor])
+        case .readMyCases: .roles([.handler])
+        // Routing scopes it: a department-bound caller sees only their own department.
+        case .readOverdue: .roles([.handler, .routingOfficer, .supervisor])
         case .readAssignment: .roles([.handler, .routingOfficer, .complaintOfficer, .supervisor])
         case .processCase, .approveExtension: .roles([.handler, .routingOfficer])
         case .transferCase: .roles([.routingOfficer, .handler])
@@ -68,7 +71,7 @@ enum GatewayAction: String, Sendable, CaseIterable {
              .supplementAsStaff, .requestAdditionalItems, .requestArchiveAccess:
             .casesWrite
         case .readReviewQueue, .readReviewTask, .decideReview, .setOwnDuty, .readReviewStats: .review
-        case .readDepartmentQueue, .processCase, .approveExtension, .transferCase, .reopenCase, .readOrganisation: .processing
+        case .readDepartmentQueue, .readMyCases, .readOverdue, .processCase, .approveExtension, .transferCase, .reopenCase, .readOrganisation: .processing
         case .fileComplaintAsCustomer, .rateCase, .fileComplaintAsStaff, .readComplaints, .handleComplaint, .readComplaintStats:
             .complaints
         case .login, .readOwnSessions, .manageOwnSessions, .approveArchiveAccess, .setDutyOfficer, .manageReviewers,
