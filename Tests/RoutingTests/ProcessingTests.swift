@@ -122,6 +122,16 @@ struct ProcessingTests {
             let reopened = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "objection upheld"), as: Staff.officer)
             #expect(reopened.state == .inProgress && reopened.dueDate == "2026-11-30" && reopened.result == nil)
             #expect(try await f.progress(of: "case-1").last?.event == .reopened)
+
+            // Complaints asks for a re-check through its outbox: a delivery repeated after a lost
+            // answer gets the first answer and changes nothing more.
+            _ = try await f.call(RoutingComplete.self, .init(caseId: "case-1", result: "certificate issued again"), as: Staff.person("head-civil"))
+            let fromComplaints = RPCMeta(messageId: "complaints-recheck-1")
+            let first = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "complaint upheld"), as: fromComplaints)
+            let progressAfterFirst = try await f.progress(of: "case-1").count
+            let repeated = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "complaint upheld"), as: fromComplaints)
+            #expect(first.state == .inProgress && repeated == first)
+            #expect(try await f.progress(of: "case-1").count == progressAfterFirst, "no second reopened notice")
         }
     }
 

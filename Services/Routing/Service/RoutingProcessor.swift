@@ -416,7 +416,10 @@ struct RoutingProcessor: Sendable {
         _ caseId: String, action: String, allowed: Set<Acting.Kind>, context: RPCContext,
         _ body: @Sendable (inout AssignmentRecord, Acting, DepartmentRecord?, PostgresConnection) async throws -> Step
     ) async throws -> RoutingAssignment {
-        try await database.withTransaction { c in
+        // Delivered from another service's outbox (complaints' re-check asks for routing.reopen),
+        // a change is recorded under its message id with its effect, so a repeated delivery gets
+        // the first answer instead of an "invalid state" that would end as a dead letter.
+        try await Inbox(database: database).receive(context) { c in
             let (before, department, actor) = try await load(caseId, action: action, allowed: allowed, context: context, on: c)
             var a = before
             let step = try await body(&a, actor, department, c)
