@@ -41,7 +41,7 @@ struct Targets: AsyncParsableCommand {
     @Option(help: "Seconds to wait, after the last run, for every registered case to reach routed.") var drainSeconds = 180
 
     func run() async throws {
-        try await Bench.withSystem { bench in
+        try await Bench.withSystem(connections: connections) { bench in
             let cookie = bench.officerCookie
             // Cases to read: registered before the clock starts, read round-robin.
             var readPaths: [String] = []
@@ -140,7 +140,7 @@ struct Ramp: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await Bench.withSystem { bench in
+        try await Bench.withSystem(connections: connections) { bench in
             var steps: [Step] = []
             for rate in rates {
                 let step = try await measure(bench, rate: rate)
@@ -153,14 +153,14 @@ struct Ramp: AsyncParsableCommand {
             if let best, best >= 2 {
                 half = try await measure(bench, rate: best / 2)
             }
-            let ceiling = try await insertCeiling(bench.system)
+            let ceiling = try await insertCeiling()
 
             print("")
             print("| offered cases/s | registrations p50 ms | p99 ms | failed | routed | undelivered messages | drain s | outbox lag p50 / p99 ms | Postgres transactions per case | sustained |")
             print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-            for step in steps + (half.map { [$0] } ?? []) {
+            for (step, label) in steps.map({ ($0, "") }) + (half.map { [($0, " (50 % of the best)")] } ?? []) {
                 let failed = step.failures.values.reduce(0, +)
-                print("| \(step.rate)\(step.rate == half?.rate && step.latencies.count == half?.latencies.count ? " (50 % of the best)" : "") | \(f(step.latencies.p50)) | \(f(step.latencies.p99)) | \(failed) | \(step.routed)/\(step.cases) | \(step.undelivered) | \(f(seconds: step.drain)) | \(f(step.outboxLag.p50)) / \(f(step.outboxLag.p99)) | \(f(step.transactionsPerCase, digits: 1)) | \(step.sustained ? "yes" : "no") |")
+                print("| \(step.rate)\(label) | \(f(step.latencies.p50)) | \(f(step.latencies.p99)) | \(failed) | \(step.routed)/\(step.cases) | \(step.undelivered) | \(f(seconds: step.drain)) | \(f(step.outboxLag.p50)) / \(f(step.outboxLag.p99)) | \(f(step.transactionsPerCase, digits: 1)) | \(step.sustained ? "yes" : "no") |")
             }
             print("")
             print("Highest sustained rate: \(best.map { "\($0) cases/s" } ?? "none of the offered rates") (target ≥ 300 cases/s).")
@@ -190,7 +190,7 @@ struct Ramp: AsyncParsableCommand {
 
     /// What the cluster does with the simplest write: one-row insert transactions from
     /// `connections` clients for five seconds.
-    func insertCeiling(_ system: OneStopSystem) async throws -> Double {
+    func insertCeiling() async throws -> Double {
         let database = try await PostgresCluster.shared().createDatabase(prefix: "bench_ceiling")
         let pool = PostgresPool(configuration: database, maxConnections: connections, logger: Bench.logger)
         try await pool.execute("CREATE TABLE ceiling (id bigserial PRIMARY KEY, payload text NOT NULL, at timestamptz NOT NULL DEFAULT now())")
@@ -224,7 +224,7 @@ struct Footprint: AsyncParsableCommand {
     @Option(help: "Keep-alive connections to the gateway.") var connections = 32
 
     func run() async throws {
-        try await Bench.withSystem { bench in
+        try await Bench.withSystem(connections: connections) { bench in
             let ready = bench.system.readyAfter
             try await Task.sleep(for: .seconds(2))
             let idle = residentMemory(bench.system)
@@ -301,7 +301,7 @@ struct Bench: Sendable {
         uniqueKeysWithValues: OneStopSystem.Part.allCases.map { ($0, ["ONESTOP_DB_POOL_SIZE": "8"]) }
     )
 
-    static func withSystem(connections: Int = 32, _ body: (Bench) async throws -> Void) async throws {
+    static func withSystem(connections: Int, _ body: (Bench) async throws -> Void) async throws {
         print("# OneStop through the gateway: \(machine())")
         let system = try await OneStopSystem.start(overrides: overrides)
         var pools: [PostgresPool] = []
