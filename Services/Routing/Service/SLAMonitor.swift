@@ -169,27 +169,11 @@ public struct SLAMonitor: Service {
             .map { try $0.decode(String.self, column: "case_id") }
         var warned = 0
         for caseId in ids {
-            guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
-            try await c.execute("""
-                UPDATE routing_assignments SET at_risk_warned_for = due_date, near_notified_for = due_date WHERE id = \(a.id)
-                """)
-            let recipient = try await staffToWarn(a, on: c)
-            let fresh = try await c.query("""
-                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
-                VALUES (\(a.id), 'at_risk', \(a.dueDate.description)::date, \(recipient?.id), \(now))
-                ON CONFLICT DO NOTHING RETURNING 1 AS fresh
-                """)
-            guard !fresh.isEmpty else { continue }
+            guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c),
+                  let recipient = try await warnOnce(a, kind: "at_risk", now: now, on: c) else { continue }
             warned += 1
             let used = settings.calendar.workingDays(from: a.acceptedOn, through: today) - a.pausedDays
             let allowed = a.timeLimitDays + a.extendedDays
-            if let recipient {
-                try await RoutingMessages.notifyStaff(
-                    .staffDeadlineNear, to: recipient, key: "routing/\(a.caseId)/at_risk/\(a.dueDate)",
-                    variables: ["staffName": recipient.name, "reference": a.trackingNumber, "dueDate": a.dueDate.description],
-                    caseId: a.caseId, locale: settings.staffLocale, on: c
-                )
-            }
             try await RoutingStore.audit(
                 actor: "system", role: "sla_monitor", action: "assignment.at_risk_warning", subject: "case/\(a.caseId)",
                 before: nil as String?,
@@ -274,6 +258,32 @@ public struct SLAMonitor: Service {
         """
     }
 
+    /// The one warning a case gets per due date, from whichever rule reaches it first (the 80 %
+    /// share or the days-before window): marks both rules done, records the notice once (the
+    /// unique row stops a second message should two replicas both get here) and tells the
+    /// handler (the head when there is none). Nil when the notice was already recorded;
+    /// `.some(nil)` when recorded but nobody could be told.
+    private func warnOnce(_ a: AssignmentRecord, kind: String, now: Date, on c: PostgresConnection) async throws -> RoutingStaffContact?? {
+        try await c.execute("""
+            UPDATE routing_assignments SET at_risk_warned_for = due_date, near_notified_for = due_date WHERE id = \(a.id)
+            """)
+        let recipient = try await staffToWarn(a, on: c)
+        let fresh = try await c.query("""
+            INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
+            VALUES (\(a.id), \(kind), \(a.dueDate.description)::date, \(recipient?.id), \(now))
+            ON CONFLICT DO NOTHING RETURNING 1 AS fresh
+            """)
+        guard !fresh.isEmpty else { return nil }
+        if let recipient {
+            try await RoutingMessages.notifyStaff(
+                .staffDeadlineNear, to: recipient, key: "routing/\(a.caseId)/\(kind)/\(a.dueDate)",
+                variables: ["staffName": recipient.name, "reference": a.trackingNumber, "dueDate": a.dueDate.description],
+                caseId: a.caseId, locale: settings.staffLocale, on: c
+            )
+        }
+        return .some(recipient)
+    }
+
     private func warnBatch(today: LocalDate, cutoff: LocalDate, now: Date, on c: PostgresConnection) async throws -> Int {
         let ids = try await c.query("""
             SELECT case_id FROM routing_assignments
@@ -283,21 +293,7 @@ public struct SLAMonitor: Service {
             """).map { try $0.decode(String.self, column: "case_id") }
         for caseId in ids {
             guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: false, on: c) else { continue }
-            try await c.execute("""
-                UPDATE routing_assignments SET near_notified_for = due_date, at_risk_warned_for = due_date WHERE id = \(a.id)
-                """)
-            let recipient = try await staffToWarn(a, on: c)
-            let fresh = try await c.query("""
-                INSERT INTO routing_sla_notices (assignment_id, kind, due_date, sent_to, at)
-                VALUES (\(a.id), 'deadline_near', \(a.dueDate.description)::date, \(recipient?.id), \(now))
-                ON CONFLICT DO NOTHING RETURNING 1 AS fresh
-                """)
-            guard !fresh.isEmpty, let recipient else { continue }
-            try await RoutingMessages.notifyStaff(
-                .staffDeadlineNear, to: recipient, key: "routing/\(a.caseId)/deadline_near/\(a.dueDate)",
-                variables: ["staffName": recipient.name, "reference": a.trackingNumber, "dueDate": a.dueDate.description],
-                caseId: a.caseId, locale: settings.staffLocale, on: c
-            )
+            _ = try await warnOnce(a, kind: "deadline_near", now: now, on: c)
         }
         return ids.count
     }

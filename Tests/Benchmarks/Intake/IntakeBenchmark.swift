@@ -96,21 +96,6 @@ struct IntakeBenchmark: AsyncParsableCommand {
 
     func f(_ value: Double) -> String { String(format: "%.2f", value) }
 
-    struct Figures {
-        var count: Int
-        var p50: Double
-        var p99: Double
-        var max: Double
-
-        init(_ samples: [Double]) {
-            let sorted = samples.sorted()
-            count = sorted.count
-            p50 = sorted[sorted.count / 2]
-            p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
-            max = sorted.last ?? 0
-        }
-    }
-
     final class Samples: Sendable {
         let values = Mutex<[Double]>([])
     }
@@ -127,7 +112,7 @@ struct IntakeBenchmark: AsyncParsableCommand {
         )
     }
 
-    func registrations(_ client: RPCClient) async throws -> Figures {
+    func registrations(_ client: RPCClient) async throws -> LatencySummary {
         // Warm the catalog and the connections.
         for index in 0..<20 { _ = try await client.call(IntakeRegisterCase.self, Self.application(-index), meta: Self.officer) }
         let samples = Samples()
@@ -145,10 +130,10 @@ struct IntakeBenchmark: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        return Figures(samples.values.withLock { $0 })
+        return LatencySummary(samples.values.withLock { $0 })
     }
 
-    func lookupsByTrackingNumber(_ client: RPCClient, pool: PostgresPool) async throws -> Figures {
+    func lookupsByTrackingNumber(_ client: RPCClient, pool: PostgresPool) async throws -> LatencySummary {
         // One real case gives a valid access-code hash; synthetic rows share it, so every
         // lookup runs the full path: format check, index lookup, hash compare, timeline read.
         let real = try await client.call(IntakeRegisterCase.self, Self.application(0), meta: Self.officer)
@@ -186,7 +171,7 @@ struct IntakeBenchmark: AsyncParsableCommand {
             let elapsed = clock.now - started
             samples.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
         }
-        return Figures(samples)
+        return LatencySummary(samples)
     }
 }
 

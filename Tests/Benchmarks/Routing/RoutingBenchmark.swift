@@ -192,11 +192,7 @@ struct RoutingBenchmark: AsyncParsableCommand {
         return text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
-    func percentile(_ values: [Double], _ p: Double) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return 0 }
-        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
-    }
+    func percentile(_ values: [Double], _ q: Double) -> Double { LatencySummary(values).percentile(q) }
 }
 
 extension Duration {
