@@ -26,8 +26,12 @@ struct FuzzTests {
 
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            // Run through python3 so the transports are imported once, on the main thread,
+            // before the workers start: with two workers each thread imported them on its first
+            // case, and anyio's lazy importer compiling in two threads at once trips CPython
+            // 3.11's "AST constructor recursion depth mismatch" (it failed a CI run).
             process.arguments = [
-                "schemathesis", "run", "http://127.0.0.1:\(gateway.port)/openapi.json",
+                "python3", "-c", Self.schemathesisWithTransportsPreloaded, "run", "http://127.0.0.1:\(gateway.port)/openapi.json",
                 "--checks", "not_a_server_error,status_code_conformance,content_type_conformance",
                 "--max-examples", "8", "--seed", "20261123", "--workers", "2", "--request-timeout", "60",
                 "--header", "Authorization: Bearer \(token)", "--suppress-health-check", "all",
@@ -46,4 +50,12 @@ struct FuzzTests {
             #expect(process.terminationStatus == 0, "\(text.suffix(6000))")
         }
     }
+
+    private static let schemathesisWithTransportsPreloaded = """
+        import sys
+        import schemathesis.transport.asgi, schemathesis.transport.requests, schemathesis.transport.wsgi
+        from schemathesis.cli import schemathesis
+        sys.argv[0] = "schemathesis"
+        sys.exit(schemathesis())
+        """
 }

@@ -18,10 +18,12 @@ fi
 # Debian's postgresql package may start a system cluster on 5432; OneStop runs its own in
 # .data/ and does not need it, so it is left alone.
 # The gateway's API fuzzing test runs schemathesis (PyPI) against the OpenAPI document.
-if ! command -v schemathesis >/dev/null 2>&1; then
+# The test runs it as `python3 -c ...` (see FuzzTests.swift), so check it is importable there.
+# Major version pinned: a new major may change the CLI the test drives.
+if ! python3 -c "import schemathesis.cli" >/dev/null 2>&1; then
     echo "==> installing schemathesis (pip)"
-    python3 -m pip install -q --disable-pip-version-check --break-system-packages schemathesis 2>/dev/null \
-        || python3 -m pip install -q --disable-pip-version-check schemathesis
+    python3 -m pip install -q --disable-pip-version-check --break-system-packages "schemathesis>=4.32,<5" 2>/dev/null \
+        || python3 -m pip install -q --disable-pip-version-check "schemathesis>=4.32,<5"
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.x (https://swift.org/install)" >&2; exit 1; }
 # The Open311 tests validate answers against the GeoReport v2 JSON Schemas with Python's
