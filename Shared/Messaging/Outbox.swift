@@ -17,6 +17,8 @@ public enum Outbox {
 
     /// Adds a message inside the caller's open transaction (`connection` must be the one running
     /// it). Messages with the same `aggregateKey` are delivered one at a time in the order written.
+    /// With `sealing`, the params are stored encrypted and the relay (given the same sealing)
+    /// opens them before delivery.
     @discardableResult
     public static func enqueue(
         destination: String,
@@ -24,12 +26,14 @@ public enum Outbox {
         params: JSON,
         aggregateKey: String,
         messageID: UUID = UUID(),
+        sealedWith sealing: (any OutboxSealing)? = nil,
         on connection: PostgresConnection
     ) async throws -> UUID {
         guard case .object = params else {
             throw RPCError.invalidParams("outbox params for \(method) must be a JSON object")
         }
-        let jsonb = PostgresJSONB(rawJSON: params.jsonString)
+        let stored = try sealing.map { try SealedOutboxParams.seal(params, with: $0) } ?? params
+        let jsonb = PostgresJSONB(rawJSON: stored.jsonString)
         // One round trip: the NOTIFY is sent by Postgres when (and only if) the transaction commits.
         try await connection.query("""
             WITH added AS (
@@ -50,6 +54,7 @@ public enum Outbox {
         to destination: String,
         aggregateKey: String,
         messageID: UUID = UUID(),
+        sealedWith sealing: (any OutboxSealing)? = nil,
         on connection: PostgresConnection
     ) async throws -> UUID {
         try await enqueue(
@@ -58,6 +63,7 @@ public enum Outbox {
             params: JSONValueEncoder().encode(params),
             aggregateKey: aggregateKey,
             messageID: messageID,
+            sealedWith: sealing,
             on: connection
         )
     }

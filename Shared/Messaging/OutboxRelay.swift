@@ -25,17 +25,22 @@ public struct OutboxRelay: Service {
     private let destinations: @Sendable (String) -> RPCClient?
     private let configuration: OutboxRelayConfiguration
     private let logger: Logger
+    private let sealing: (any OutboxSealing)?
     private let metrics = RelayMetrics()
 
-    /// - Parameter destinations: the client for a destination service name (nil: unknown).
+    /// - Parameters:
+    ///   - sealing: opens params the service sealed on enqueue (nil: it seals none).
+    ///   - destinations: the client for a destination service name (nil: unknown).
     public init(
         database: PostgresPool,
         listenerConfiguration: PostgresConfiguration,
         configuration: OutboxRelayConfiguration = OutboxRelayConfiguration(),
+        sealing: (any OutboxSealing)? = nil,
         logger: Logger,
         destinations: @escaping @Sendable (String) -> RPCClient?
     ) {
         self.database = database
+        self.sealing = sealing
         self.listenerConfiguration = listenerConfiguration
         self.destinations = destinations
         self.configuration = configuration
@@ -178,10 +183,18 @@ public struct OutboxRelay: Service {
         guard let client = destinations(message.destination) else {
             return .dead("no route to service \"\(message.destination)\"; configure ONESTOP_\(message.destination.uppercased())_ADDRESSES")
         }
+        let params: JSON
+        do {
+            params = try SealedOutboxParams.open(message.params, with: sealing)
+        } catch {
+            // A key missing from the configuration does not come back by retrying; once it is
+            // configured again, the dead letter can be replayed.
+            return .dead("cannot open the sealed params of \(message.method): \(error)")
+        }
         do {
             _ = try await client.call(
                 method: message.method,
-                params: message.params,
+                params: params,
                 meta: RPCMeta(messageId: message.messageID.uuidString.lowercased()),
                 timeout: configuration.deliveryTimeout,
                 idempotent: true

@@ -89,6 +89,13 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation, CustomStringConve
             binds.append(value)
         }
 
+        /// An optional value: NULL when nil. Said explicitly so the compiler need not warn that
+        /// an optional is interpolated (it is bound, never printed).
+        public mutating func appendInterpolation<Wrapped: PostgresEncodable>(_ value: Wrapped?) {
+            fragments.append(.bind(binds.count))
+            binds.append(value)
+        }
+
         /// Trusted raw text (an identifier chosen by code). Never pass user input.
         public mutating func appendInterpolation(unsafeRaw text: String) {
             fragments.append(.text(text))

@@ -183,6 +183,7 @@ struct CoreService: Service {
             database: context.database,
             listenerConfiguration: context.database.configuration,
             configuration: context.configuration.outbox,
+            sealing: app.definition.outboxSealing,
             logger: logger,
             destinations: { name in OneStopService(rawValue: name).flatMap { peers[$0] } }
         )

@@ -1,6 +1,7 @@
 import Contracts
 import LineProtocol
 import Logging
+import Messaging
 import Postgres
 import ServiceLifecycle
 
@@ -19,17 +20,21 @@ public struct ServiceDefinition: Sendable {
     public var methods: @Sendable (ServiceContext) throws -> RPCMethodTable
     /// Long-running work (relays, workers, timers) run beside the servers.
     public var backgroundServices: @Sendable (ServiceContext) -> [any Service]
+    /// Opens the outbox params the service seals on enqueue (nil: it seals none).
+    public var outboxSealing: (any OutboxSealing)?
 
     public init(
         service: OneStopService,
         migrationsDirectory: URL?,
         methods: @escaping @Sendable (ServiceContext) throws -> RPCMethodTable = { _ in RPCMethodTable() },
-        backgroundServices: @escaping @Sendable (ServiceContext) -> [any Service] = { _ in [] }
+        backgroundServices: @escaping @Sendable (ServiceContext) -> [any Service] = { _ in [] },
+        outboxSealing: (any OutboxSealing)? = nil
     ) {
         self.service = service
         self.migrationsDirectory = migrationsDirectory
         self.methods = methods
         self.backgroundServices = backgroundServices
+        self.outboxSealing = outboxSealing
     }
 }
 

@@ -10,9 +10,12 @@ import Foundation
 
 @Suite("Gateway: when services are down")
 struct DegradedModeTests {
+    /// A stopped service is given up on at the service deadline; these tests time that bound.
+    static let shortDeadline = ["ONESTOP_GATEWAY_SERVICE_TIMEOUT_MS": "3000"]
+
     @Test("registering keeps working with only intake up; what needs a missing service gets a 503 naming it")
     func onlyIntake() async throws {
-        try await GatewayFixture.with(backends: .onlyIntake) { gateway in
+        try await GatewayFixture.with(environment: Self.shortDeadline, backends: .onlyIntake) { gateway in
             let admin = try await gateway.adminSession()
             let officer = try await gateway.staff("officer", roles: ["intake_officer", "reviewer", "complaint_officer"], admin: admin)
             let registered = try await gateway.request("POST", "/v1/cases", json: #"{"channel": "counter", "serviceType": "residence_permit"}"#, cookie: officer)
@@ -53,7 +56,7 @@ struct DegradedModeTests {
 
     @Test("with one service stopped, only what needs it fails, with a 503 naming it", arguments: OneStopService.allCases.filter { $0 != .gateway })
     func oneServiceDown(_ down: OneStopService) async throws {
-        try await GatewayFixture.with(backends: .allBut(down)) { gateway in
+        try await GatewayFixture.with(environment: Self.shortDeadline, backends: .allBut(down)) { gateway in
             // Logins live in the gateway's own database: they work whatever is down.
             let admin = try await gateway.adminSession()
             let staff = try await gateway.staff("all-desks", roles: ["intake_officer", "reviewer", "complaint_officer", "supervisor", "administrator"], admin: admin)
@@ -86,7 +89,7 @@ struct DegradedModeTests {
 
     @Test("KPIs show what the running services know, name the rest, and come as CSV too")
     func kpis() async throws {
-        try await GatewayFixture.with(backends: .onlyIntake) { gateway in
+        try await GatewayFixture.with(environment: Self.shortDeadline, backends: .onlyIntake) { gateway in
             let admin = try await gateway.adminSession()
             let supervisor = try await gateway.staff("sup", roles: ["supervisor"], admin: admin)
             let response = try await gateway.request("GET", "/v1/kpis?from=2026-11-01T00:00:00Z&before=2026-12-01T00:00:00Z", cookie: supervisor)

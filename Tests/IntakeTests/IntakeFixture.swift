@@ -3,6 +3,7 @@ import IntakeService
 import JSONCoding
 import LineProtocol
 import Logging
+import Messaging
 import Postgres
 import ServiceKit
 import Testing
@@ -21,6 +22,8 @@ struct IntakeFixture: Sendable {
     let database: PostgresPool
     let app: ServiceApp
     let definition: ServiceDefinition
+    /// Opens the notices intake seals in its outbox.
+    let sealing: (any OutboxSealing)?
 
     static let logger = Logger(label: "intake-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -55,7 +58,10 @@ struct IntakeFixture: Sendable {
             reviewConfiguration.callerName = "review"
             let reviewClient = RPCClient(configuration: reviewConfiguration, logger: logger)
             let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
-            let fixture = IntakeFixture(client: client, reviewClient: reviewClient, database: pool, app: app, definition: definition)
+            let fixture = IntakeFixture(
+                client: client, reviewClient: reviewClient, database: pool, app: app, definition: definition,
+                sealing: IntakeService.outboxSealing(environment: env)
+            )
             do {
                 try await body(fixture)
             } catch {
@@ -107,14 +113,16 @@ struct IntakeFixture: Sendable {
         try await client.call(IntakeRegisterCase.self, params, meta: meta)
     }
 
-    /// The outbox rows written for a case, as (destination, method, params).
+    /// The outbox rows written for a case, as (destination, method, params), sealed params opened
+    /// as the relay opens them.
     func outbox(for caseID: String) async throws -> [(destination: String, method: String, params: JSON)] {
         let rows = try await database.query("""
             SELECT destination, method, params::text AS params FROM messaging_outbox WHERE aggregate_key = \(caseID) ORDER BY id
             """)
         return try rows.map {
-            (try $0.decode(String.self, column: "destination"), try $0.decode(String.self, column: "method"),
-             try JSON.parse(Array(try $0.decode(String.self, column: "params").utf8)))
+            let stored = try JSON.parse(Array(try $0.decode(String.self, column: "params").utf8))
+            return (try $0.decode(String.self, column: "destination"), try $0.decode(String.self, column: "method"),
+                    try SealedOutboxParams.open(stored, with: sealing))
         }
     }
 

@@ -70,17 +70,19 @@ struct RegistrationTests {
                 ) everything
                 """
             let leaks = try await intake.count(everything + " WHERE t LIKE \("%" + IntakeFixture.residentID + "%")")
-            // Phone and email are sealed in the case; only the message to the notification
-            // service carries them (it must, to send), and it is purged after delivery.
-            let contactLeaks = try await intake.count("""
-                SELECT count(*)::int8 AS n FROM (
-                    SELECT row_to_json(c)::text AS t FROM cases c
-                    UNION ALL SELECT row_to_json(a)::text FROM audit_log a
-                    UNION ALL SELECT row_to_json(l)::text FROM case_timeline l
-                ) everything WHERE t LIKE '%13812345678%' OR t LIKE '%zhang.san@example.com%'
+            let code = try #require(result.accessCode)
+            // Phone, email and access code are sealed in the case and in the notice waiting in
+            // the outbox for the notification service.
+            let contactLeaks = try await intake.count(everything + """
+                 WHERE t LIKE '%13812345678%' OR t LIKE '%zhang.san@example.com%' OR t LIKE \("%" + code + "%")
                 """)
             #expect(contactLeaks == 0)
             #expect(leaks == 0)
+            // The notice is there, and the relay's opening gives back what intake wrote.
+            let notice = try #require(try await intake.outbox(for: result.caseId).first { $0.method == "notification.send" })
+            let sent = try JSONValueDecoder().decode(NotificationSend.Params.self, from: notice.params)
+            #expect(sent.recipients.first?.phone?.hasSuffix("13812345678") == true)
+            #expect(sent.variables["accessCode"] == code)
             // The ID number is still there, sealed, and found again through its keyed hash.
             let sealed = try await intake.count("SELECT count(*)::int8 AS n FROM cases WHERE length(id_number_cipher) > 18 AND id_number_masked = '110*************2X'")
             #expect(sealed == 1)

@@ -65,7 +65,9 @@ struct MessagingFixture {
 
     var receiverDelay: Duration { .milliseconds(2) }
 
-    func relay(to port: Int, batchSize: Int = 64, lease: Duration = .seconds(30), maxAttempts: Int = 1000) -> OutboxRelay {
+    func relay(
+        to port: Int, batchSize: Int = 64, lease: Duration = .seconds(30), maxAttempts: Int = 1000, sealing: (any OutboxSealing)? = nil
+    ) -> OutboxRelay {
         let client = RPCClient(
             configuration: RPCClientConfiguration(
                 serviceName: "receiver", targets: [RPCTarget(host: "127.0.0.1", port: port)], callerName: "test",
@@ -81,7 +83,7 @@ struct MessagingFixture {
         configuration.maxBackoff = .milliseconds(300)
         configuration.maxAttempts = maxAttempts
         configuration.deliveryTimeout = .seconds(2)
-        return OutboxRelay(database: sender, listenerConfiguration: senderConfiguration, configuration: configuration, logger: quietLogger) { name in
+        return OutboxRelay(database: sender, listenerConfiguration: senderConfiguration, configuration: configuration, sealing: sealing, logger: quietLogger) { name in
             name == "receiver" ? client : nil
         }
     }

@@ -8,6 +8,7 @@ import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 
 @Suite("Outbox and inbox: every message delivered, each effect once, in order per key")
 struct OutboxTests {
@@ -112,7 +113,7 @@ struct OutboxTests {
             }
             // Only once the early row holds its id (a fixed pause is not enough on a busy machine).
             for await _ in enqueuedSignal { break }
-            try await fixture.sender.withTransaction { connection in
+            _ = try await fixture.sender.withTransaction { connection in
                 try await Outbox.enqueue(ProbeApply.self, .init(key: "late", sequence: 0), to: "receiver", aggregateKey: "late", on: connection)
             }
             #expect(try await waitUntil { try await fixture.receiver.effects().map(\.key) == ["late"] })
@@ -141,6 +142,48 @@ struct OutboxTests {
         let dead = try await fixture.sender.query("SELECT method, last_error FROM messaging_outbox WHERE status = 'dead'")
         #expect(try dead[0].decode(String.self, column: "method") == "probe.unknown")
         #expect(try dead[0].decode(String.self, column: "last_error").contains("Method not found"))
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func sealedParamsAreStoredUnreadableAndOpenedForDelivery() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        let sealing = ReversingSealing()
+        try await fixture.sender.withTransaction { connection in
+            for sequence in 0..<3 {
+                try await Outbox.enqueue(ProbeApply.self, .init(key: "secret-key", sequence: sequence), to: "receiver", aggregateKey: "k0", sealedWith: sealing, on: connection)
+            }
+        }
+        let stored = try await fixture.sender.query("SELECT params::text AS p FROM messaging_outbox").map { try $0.decode(String.self, column: "p") }
+        #expect(stored.count == 3)
+        #expect(stored.allSatisfy { $0.contains("$sealed") && $0.contains("test-key") && !$0.contains("secret-key") })
+        try await withRelays([fixture.relay(to: port, sealing: sealing)]) {
+            let delivered = try await waitUntil { try await fixture.outboxCounts().delivered == 3 }
+            #expect(delivered)
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(3, keys: 1) == [])
+        #expect(try await fixture.receiver.effects().allSatisfy { $0.key == "secret-key" })
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    @Test func aRelayWithoutTheKeyDeadLettersSealedParamsAndSaysWhy() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let port = server.localAddress!.port!
+        try await fixture.sender.withTransaction { connection in
+            try await Outbox.enqueue(ProbeApply.self, .init(key: "a", sequence: 0), to: "receiver", aggregateKey: "a", sealedWith: ReversingSealing(), on: connection)
+            try await Outbox.enqueue(ProbeApply.self, .init(key: "b", sequence: 0), to: "receiver", aggregateKey: "b", on: connection)
+        }
+        try await withRelays([fixture.relay(to: port)]) {
+            let settled = try await waitUntil { try await fixture.outboxCounts() == (0, 1, 1) }
+            #expect(settled)
+        }
+        let dead = try await fixture.sender.query("SELECT last_error FROM messaging_outbox WHERE status = 'dead'")
+        #expect(try dead[0].decode(String.self, column: "last_error").contains("sealed with key \"test-key\", but this relay was given no key"))
+        #expect(try await fixture.receiver.effects().map(\.key) == ["b"])
         await server.shutdown()
         await fixture.close()
     }
@@ -203,5 +246,17 @@ struct OutboxTests {
         }
         #expect(try await fixture.receiver.effects().count == 1)
         await fixture.close()
+    }
+}
+
+/// Stands in for a cipher: the relay's part is to store what the sealing returns and to open it
+/// before delivery; the cipher itself (AES-GCM) is tested where it lives, in intake.
+struct ReversingSealing: OutboxSealing {
+    func sealOutboxParams(_ plaintext: Data) throws -> (keyID: String, box: Data) {
+        ("test-key", Data(plaintext.reversed()))
+    }
+
+    func openOutboxParams(_ box: Data, keyID: String) throws -> Data {
+        Data(box.reversed())
     }
 }

@@ -30,6 +30,7 @@ struct CustomerNotices: Sendable {
             channels: channels, channelPolicy: .all, template: template, locale: record.locale,
             variables: variables, urgency: record.priority == .regular ? .normal : .urgent, subjectId: record.caseID
         )
-        try await Outbox.enqueue(NotificationSend.self, params, to: "notification", aggregateKey: record.caseID, on: connection)
+        // Sealed: the params hold the phone, email and access code the case keeps sealed.
+        try await Outbox.enqueue(NotificationSend.self, params, to: "notification", aggregateKey: record.caseID, sealedWith: vault, on: connection)
     }
 }

@@ -23,8 +23,15 @@ public enum IntakeService {
             backgroundServices: { context in
                 guard let parts = try? Parts(context: context, environment: environment) else { return [] }
                 return [parts.scheduler]
-            }
+            },
+            outboxSealing: outboxSealing(environment: environment)
         )
+    }
+
+    /// What seals intake's notices in its outbox (nil when the keys are misconfigured, in
+    /// which case the methods refuse to start and say why). Public for tests that read the outbox.
+    public static func outboxSealing(environment: [String: String]) -> (any OutboxSealing)? {
+        (try? IntakeSettings(environment: environment)).map { PersonalDataVault(settings: $0) }
     }
 
     /// Everything the handlers share, built once the database exists.

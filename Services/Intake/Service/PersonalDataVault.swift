@@ -1,5 +1,6 @@
 import Crypto
 import Identity
+import Messaging
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -28,17 +29,25 @@ struct PersonalDataVault: Sendable {
     var keyID: String { currentKeyID }
 
     func seal(_ plaintext: String, kind: String) throws -> Sealed {
-        let box = try AES.GCM.seal(Data(plaintext.utf8), using: SymmetricKey(data: keys[currentKeyID]!))
-        guard let combined = box.combined else { throw VaultError("AES-GCM produced no combined box") }
-        return Sealed(cipher: combined, hash: lookupHash(plaintext, kind: kind))
+        Sealed(cipher: try sealBytes(Data(plaintext.utf8)), hash: lookupHash(plaintext, kind: kind))
     }
 
     func open(_ cipher: Data, keyID: String) throws -> String {
+        String(decoding: try openBytes(cipher, keyID: keyID), as: UTF8.self)
+    }
+
+    /// AES-GCM with the current key; nonce, ciphertext and tag in one box.
+    private func sealBytes(_ plaintext: Data) throws -> Data {
+        let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: keys[currentKeyID]!))
+        guard let combined = box.combined else { throw VaultError("AES-GCM produced no combined box") }
+        return combined
+    }
+
+    private func openBytes(_ box: Data, keyID: String) throws -> Data {
         guard let key = keys[keyID] else {
             throw VaultError("personal data was sealed with key \"\(keyID)\", which is not in ONESTOP_INTAKE_DATA_KEYS")
         }
-        let plaintext = try AES.GCM.open(AES.GCM.SealedBox(combined: cipher), using: SymmetricKey(data: key))
-        return String(decoding: plaintext, as: UTF8.self)
+        return try AES.GCM.open(AES.GCM.SealedBox(combined: box), using: SymmetricKey(data: key))
     }
 
     /// HMAC-SHA256 of `kind:value`, hex: equal values give equal hashes, and without the key the
@@ -51,6 +60,18 @@ struct PersonalDataVault: Sendable {
     /// The customer key other services use for "the same customer": the hash of the document.
     func customerKey(for document: IdentityDocument) -> String {
         lookupHash(document.number, kind: document.type.rawValue)
+    }
+}
+
+/// Intake's notices carry the customer's phone, email and access code to the notification
+/// service; in the outbox they are sealed with the same keys as the case itself.
+extension PersonalDataVault: OutboxSealing {
+    func sealOutboxParams(_ plaintext: Data) throws -> (keyID: String, box: Data) {
+        (currentKeyID, try sealBytes(plaintext))
+    }
+
+    func openOutboxParams(_ box: Data, keyID: String) throws -> Data {
+        try openBytes(box, keyID: keyID)
     }
 }
 
