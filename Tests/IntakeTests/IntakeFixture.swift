@@ -18,6 +18,8 @@ struct IntakeFixture: Sendable {
     let client: RPCClient
     /// A client that says hello as the review service (for `intake.applicantIdentity`).
     let reviewClient: RPCClient
+    /// Greets intake as the complaints service.
+    let complaintsClient: RPCClient
     let database: PostgresPool
     let app: ServiceApp
     let definition: ServiceDefinition
@@ -54,8 +56,11 @@ struct IntakeFixture: Sendable {
             var reviewConfiguration = clientConfiguration
             reviewConfiguration.callerName = "review"
             let reviewClient = RPCClient(configuration: reviewConfiguration, logger: logger)
+            var complaintsConfiguration = clientConfiguration
+            complaintsConfiguration.callerName = "complaints"
+            let complaintsClient = RPCClient(configuration: complaintsConfiguration, logger: logger)
             let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
-            let fixture = IntakeFixture(client: client, reviewClient: reviewClient, database: pool, app: app, definition: definition)
+            let fixture = IntakeFixture(client: client, reviewClient: reviewClient, complaintsClient: complaintsClient, database: pool, app: app, definition: definition)
             do {
                 try await body(fixture)
             } catch {
@@ -73,6 +78,7 @@ struct IntakeFixture: Sendable {
     func close() async {
         await client.shutdown()
         await reviewClient.shutdown()
+        await complaintsClient.shutdown()
         await database.close()
     }
 
