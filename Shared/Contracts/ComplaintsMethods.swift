@@ -56,6 +56,8 @@ public struct ComplaintView: Codable, Sendable, Hashable {
     public var phoneMasked: String?
     public var emailMasked: String?
     public var caseTrackingNumber: String?
+    /// The case's service type as routing reported it at filing (nil: no case, or not known).
+    public var caseServiceType: String?
     public var caseOverdue: Bool
     public var vulnerable: Bool
     public var content: String
@@ -106,8 +108,9 @@ public struct ComplaintView: Codable, Sendable, Hashable {
         remedy: String?, rootCause: String?, resolvedAt: Date?, reopenCount: Int, acceptedAt: Date?,
         closedAt: Date?, sourceRatingId: String?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
         firstResponseEscalatedAt: Date? = nil, firstResponseWarnedAt: Date? = nil, resolutionWarnedAt: Date? = nil,
-        resolutionEscalatedAt: Date? = nil
+        resolutionEscalatedAt: Date? = nil, caseServiceType: String? = nil
     ) {
+        self.caseServiceType = caseServiceType
         self.id = id
         self.number = number
         self.status = status
@@ -542,19 +545,30 @@ public enum ComplaintsRate: RPCMethod {
 
 // MARK: - Statistics
 
-/// `complaints.stats`: counts by category, root cause and department (Pareto order, largest
-/// first), first-response and resolution times, resolution and reopen rates, satisfaction.
+/// `complaints.stats`: counts by category, root cause, department and service type (Pareto order,
+/// largest first), first-response and resolution times, resolution and reopen rates, the
+/// complaint rate per 1,000 cases (intake's case counts of the same period), satisfaction by
+/// department and service type.
 public enum ComplaintsStats: RPCMethod {
     public static let name = "complaints.stats"
     public static let isIdempotent = true
     public static let summary = "Complaint and satisfaction statistics over a period."
 
+    /// The `byServiceType` key of complaints that name no case.
+    public static let noCase = "none"
+    /// The `byServiceType` key of complaints whose case's service type is not known.
+    public static let unknownServiceType = "unknown"
+
     public struct Params: Codable, Sendable {
         public var from: Date?
         public var before: Date?
-        public init(from: Date? = nil, before: Date? = nil) {
+        /// Only complaints held by this department, ratings of its cases, and (for the rate)
+        /// intake's cases of this department.
+        public var department: String?
+        public init(from: Date? = nil, before: Date? = nil, department: String? = nil) {
             self.from = from
             self.before = before
+            self.department = department
         }
     }
 
@@ -567,6 +581,59 @@ public enum ComplaintsStats: RPCMethod {
             self.key = key
             self.count = count
             self.cumulativeShare = cumulativeShare
+        }
+    }
+
+    /// Complaints per 1,000 cases registered in the same period, overall and per service type.
+    /// The case counts come from intake (`intake.stats`); when intake cannot be asked, the counts
+    /// and rates are nil and `unavailableReason` says why (the other figures are still given).
+    public struct ComplaintRate: Codable, Sendable, Hashable {
+        /// Cases intake registered in the period; nil when unavailable.
+        public var casesRegistered: Int?
+        /// All complaints of the period per 1,000 of those cases, one decimal; nil when
+        /// unavailable or when no case was registered.
+        public var per1000Cases: Double?
+        /// One row per service type with cases or complaints in the period, highest rate first
+        /// (types with complaints but no case registered in the period, which have no rate, last).
+        public var byServiceType: [ServiceTypeRate]
+        /// Why there is no rate (intake unreachable, not configured); nil when it is given.
+        public var unavailableReason: String?
+        public init(casesRegistered: Int?, per1000Cases: Double?, byServiceType: [ServiceTypeRate], unavailableReason: String?) {
+            self.casesRegistered = casesRegistered
+            self.per1000Cases = per1000Cases
+            self.byServiceType = byServiceType
+            self.unavailableReason = unavailableReason
+        }
+    }
+
+    public struct ServiceTypeRate: Codable, Sendable, Hashable {
+        public var serviceType: String
+        /// Complaints of the period about cases of this service type.
+        public var complaints: Int
+        /// Cases of this service type registered in the period.
+        public var cases: Int
+        /// Per 1,000 cases, one decimal; nil when no case of this type was registered in the period.
+        public var per1000Cases: Double?
+        public init(serviceType: String, complaints: Int, cases: Int, per1000Cases: Double?) {
+            self.serviceType = serviceType
+            self.complaints = complaints
+            self.cases = cases
+            self.per1000Cases = per1000Cases
+        }
+    }
+
+    /// Ratings of one group (a service type), like `Satisfaction` but keyed.
+    public struct KeyedSatisfaction: Codable, Sendable, Hashable {
+        public var key: String
+        public var ratings: Int
+        public var average: Double
+        /// Count of each score, index 0 = score 1.
+        public var distribution: [Int]
+        public init(key: String, ratings: Int, average: Double, distribution: [Int]) {
+            self.key = key
+            self.ratings = ratings
+            self.average = average
+            self.distribution = distribution
         }
     }
 
@@ -589,6 +656,10 @@ public enum ComplaintsStats: RPCMethod {
         public var byCategory: [Count]
         public var byRootCause: [Count]
         public var byDepartment: [Count]
+        /// By the service type of the case complained about: `none` for complaints naming no
+        /// case, `unknown` for a case whose service type routing could not tell at filing.
+        public var byServiceType: [Count]
+        public var complaintRate: ComplaintRate
         public var firstResponseSecondsP50: Double?
         public var firstResponseSecondsP90: Double?
         /// Resolved (or later) over all complaints in the period.
@@ -600,16 +671,23 @@ public enum ComplaintsStats: RPCMethod {
         public var satisfactionAverage: Double?
         public var satisfactionDistribution: [Int]
         public var satisfactionByDepartment: [Satisfaction]
+        /// By the service type the rating was given for (`unknown` when none was given).
+        public var satisfactionByServiceType: [KeyedSatisfaction]
         public init(
-            total: Int, byCategory: [Count], byRootCause: [Count], byDepartment: [Count],
+            total: Int, byCategory: [Count], byRootCause: [Count], byDepartment: [Count], byServiceType: [Count] = [],
+            complaintRate: ComplaintRate = ComplaintRate(casesRegistered: nil, per1000Cases: nil, byServiceType: [], unavailableReason: "not computed"),
             firstResponseSecondsP50: Double?, firstResponseSecondsP90: Double?, resolutionRate: Double,
             resolutionSecondsAverage: Double?, resolutionSecondsP50: Double?, reopenRate: Double,
-            satisfactionAverage: Double?, satisfactionDistribution: [Int], satisfactionByDepartment: [Satisfaction]
+            satisfactionAverage: Double?, satisfactionDistribution: [Int], satisfactionByDepartment: [Satisfaction],
+            satisfactionByServiceType: [KeyedSatisfaction] = []
         ) {
             self.total = total
             self.byCategory = byCategory
             self.byRootCause = byRootCause
             self.byDepartment = byDepartment
+            self.byServiceType = byServiceType
+            self.complaintRate = complaintRate
+            self.satisfactionByServiceType = satisfactionByServiceType
             self.firstResponseSecondsP50 = firstResponseSecondsP50
             self.firstResponseSecondsP90 = firstResponseSecondsP90
             self.resolutionRate = resolutionRate

@@ -182,6 +182,8 @@ public enum RoutingPauseReason: String, Codable, Sendable, CaseIterable {
 public struct RoutingSlip: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case dispatch, transfer, reassign, reopen
+        /// A complaint's re-check recorded on a case still in progress (nothing handed over).
+        case recheck
     }
     public var slipId: String
     public var kind: Kind
@@ -416,19 +418,57 @@ public enum RoutingComplete: RPCMethod {
     public typealias Result = RoutingAssignment
 }
 
-/// `routing.reopen`: a completed case goes back to processing after an upheld objection.
+/// `routing.reopen`: a completed case goes back to processing after an upheld objection, and an
+/// upheld complaint asks for its case to be re-checked. The case is named by its id or its
+/// tracking number (one of them).
+///
+/// Staff asking to reopen a case that is not completed get `invalid_state`, and an unknown case
+/// `not_found`, as before. A re-check request (one naming a complaint, or sent by a service
+/// without `_meta.actor`) gets an answer for every state instead of an error, so a delivery from
+/// an outbox never ends as a dead letter: see `Outcome`. A repeat (the same message, or the same
+/// complaint again) answers the same outcome and changes nothing more.
 public enum RoutingReopen: RPCMethod {
     public static let name = "routing.reopen"
-    public static let summary = "Reopen a completed case after an upheld objection; the time limit starts again today."
+    public static let summary = "Reopen a completed case after an upheld objection (time limit from today), or record a complaint's re-check on a case still in progress."
     public struct Params: Codable, Sendable {
-        public var caseId: String
+        /// Routing's id of the case; or give `trackingNumber`.
+        public var caseId: String?
+        /// The case's tracking number; or give `caseId`.
+        public var trackingNumber: String?
         public var reason: String
-        public init(caseId: String, reason: String) {
+        /// The complaint (its number) whose upheld finding asks for the re-check.
+        public var complaintNumber: String?
+        public init(caseId: String? = nil, trackingNumber: String? = nil, reason: String, complaintNumber: String? = nil) {
             self.caseId = caseId
+            self.trackingNumber = trackingNumber
             self.reason = reason
+            self.complaintNumber = complaintNumber
         }
     }
-    public typealias Result = RoutingAssignment
+
+    /// What the request did.
+    public enum Outcome: String, Codable, Sendable, CaseIterable {
+        /// The case was completed and is in progress again, its time limit counted from today.
+        case reopened
+        /// The case is still being processed: the re-check is recorded on it (a `recheck` slip)
+        /// and its handler (or the department head) is told; its state and due date stay.
+        case recheckRecorded = "recheck_recorded"
+        /// Routing never received the case (not approved, or a wrong number): nothing to re-check.
+        case notHeld = "not_held"
+    }
+
+    public struct Result: Codable, Sendable, Hashable {
+        public var outcome: Outcome
+        /// The outcome in plain words, naming the case and the complaint.
+        public var message: String
+        /// The case after the request; nil when routing does not hold it.
+        public var assignment: RoutingAssignment?
+        public init(outcome: Outcome, message: String, assignment: RoutingAssignment?) {
+            self.outcome = outcome
+            self.message = message
+            self.assignment = assignment
+        }
+    }
 }
 
 /// `routing.transfer`: hand a case to another department (writes a slip).
@@ -616,12 +656,15 @@ public enum RoutingCaseAssignment: RPCMethod {
         public var status: RoutingAssignmentState
         /// The department head, who receives escalations.
         public var departmentHead: StaffRef?
+        /// The case's service type (complaints count complaints by it).
+        public var serviceType: String?
 
         public init(
             caseId: String, trackingNumber: String, department: String, departmentName: String,
             departmentNameEn: String? = nil, handler: StaffRef?, dueDate: String, overdue: Bool,
-            status: RoutingAssignmentState, departmentHead: StaffRef? = nil
+            status: RoutingAssignmentState, departmentHead: StaffRef? = nil, serviceType: String? = nil
         ) {
+            self.serviceType = serviceType
             self.caseId = caseId
             self.trackingNumber = trackingNumber
             self.department = department

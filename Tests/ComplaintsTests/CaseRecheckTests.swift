@@ -51,6 +51,7 @@ struct CaseRecheckTests {
             #expect(queued.count == 1)
             #expect(queued.first?.params.caseId == "case-\(tracking)")
             #expect(queued.first?.params.reason.contains(complaint.number) == true)
+            #expect(queued.first?.params.complaintNumber == complaint.number)
             #expect(queued.first?.key == "case/case-\(tracking)")
             #expect(try await h.count("SELECT count(*) FROM complaint_case_rechecks WHERE outcome = 'upheld'") == 1)
             let details = try await h.call(ComplaintsGet.self, .init(complaintId: complaint.id))
@@ -74,6 +75,7 @@ struct CaseRecheckTests {
             #expect(received.first?.caller == "complaints")
             #expect(received.first?.actorId == nil)
             #expect(received.first?.messageId != nil)
+            #expect(received.first?.complaintNumber == complaint.number)
         }
     }
 

@@ -27,9 +27,9 @@ struct ComplaintsHarness: Sendable {
 
     static let logger = Logger(label: "complaints-test", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    /// How the stand-in routing peer behaves.
+    /// How a stand-in peer (routing, intake) behaves.
     enum RoutingPeer: Sendable, Equatable {
-        /// Answers routing.caseAssignment from its cases; others are not found.
+        /// Answers from its tables (routing: its cases, others not found; intake: its cases and counts).
         case up
         /// Nothing listens: every call fails.
         case down
@@ -39,6 +39,7 @@ struct ComplaintsHarness: Sendable {
         configure: @escaping @Sendable (inout ComplaintsConfiguration) -> Void = { _ in },
         routing peer: RoutingPeer = .up,
         routedCases: [RoutingCaseAssignment.Result] = [],
+        intake intakePeer: RoutingPeer = .up,
         _ body: @Sendable (ComplaintsHarness) async throws -> Void
     ) async throws {
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "complaints")
@@ -50,7 +51,10 @@ struct ComplaintsHarness: Sendable {
             routingTarget = RPCTarget(host: "127.0.0.1", port: try await routing.server.start().port!)
         }
         let intake = FakeIntake()
-        let intakeTarget = RPCTarget(host: "127.0.0.1", port: try await intake.server.start().port!)
+        var intakeTarget = RPCTarget(host: "127.0.0.1", port: 1)
+        if intakePeer == .up {
+            intakeTarget = RPCTarget(host: "127.0.0.1", port: try await intake.server.start().port!)
+        }
         let configuration = ServiceConfiguration.forTesting(
             service: .complaints, databaseURL: databaseConfiguration.connectionString,
             peers: [.notification: [RPCTarget(host: "127.0.0.1", port: 1)], .routing: [routingTarget], .intake: [intakeTarget]]
@@ -73,7 +77,7 @@ struct ComplaintsHarness: Sendable {
             await pool.close()
             await app.triggerGracefulShutdown()
             if peer == .up { await routing.server.shutdown(gracePeriod: .zero) }
-            await intake.server.shutdown(gracePeriod: .zero)
+            if intakePeer == .up { await intake.server.shutdown(gracePeriod: .zero) }
             if case .failure = outcome { try? await group.waitForAll() } else { try await group.waitForAll() }
             try outcome.get()
         }
@@ -165,6 +169,7 @@ final class FakeRouting: Sendable {
         /// The service that said hello; routing treats a call without an actor from it as the system.
         var caller: String?
         var actorId: String?
+        var complaintNumber: String?
     }
 
     final class State: Sendable {
@@ -192,17 +197,18 @@ final class FakeRouting: Sendable {
             return found
         }
         methods.register(RoutingReopen.self) { params, context in
+            let caseId = params.caseId ?? params.trackingNumber ?? ""
             state.reopens.withLock {
                 $0.append(Reopen(
-                    caseId: params.caseId, reason: params.reason, messageId: context.meta.messageId, caller: context.caller,
-                    actorId: context.meta.actor?.id
+                    caseId: caseId, reason: params.reason, messageId: context.meta.messageId, caller: context.caller,
+                    actorId: context.meta.actor?.id, complaintNumber: params.complaintNumber
                 ))
             }
-            return RoutingAssignment(
-                assignmentId: "a-\(params.caseId)", caseId: params.caseId, trackingNumber: "", serviceType: "t", serviceName: "t",
+            return RoutingReopen.Result(outcome: .reopened, message: "case \(caseId) reopened", assignment: RoutingAssignment(
+                assignmentId: "a-\(caseId)", caseId: caseId, trackingNumber: "", serviceType: "t", serviceName: "t",
                 priority: .regular, department: "civil_affairs", handler: nil, state: .inProgress, acceptedOn: "2026-11-23",
                 timeLimitWorkingDays: 5, pausedWorkingDays: 0, extendedWorkingDays: 0, dueDate: "2026-11-30"
-            )
+            ))
         }
         self.state = state
         self.server = RPCServer(
@@ -221,18 +227,20 @@ final class FakeRouting: Sendable {
 
     /// A case with `department`, handled by `handler`, due on `dueDate`.
     static func routed(
-        _ trackingNumber: String, department: String = "civil_affairs", handler: String? = "handler-9", overdue: Bool = false
+        _ trackingNumber: String, department: String = "civil_affairs", handler: String? = "handler-9", overdue: Bool = false,
+        serviceType: String? = "residence_permit"
     ) -> RoutingCaseAssignment.Result {
         RoutingCaseAssignment.Result(
             caseId: "case-\(trackingNumber)", trackingNumber: trackingNumber, department: department, departmentName: "民政科",
             handler: handler.map { StaffRef(id: $0, role: "handler") }, dueDate: "2026-11-30", overdue: overdue,
-            status: .inProgress
+            status: .inProgress, serviceType: serviceType
         )
     }
 }
 
 /// A stand-in intake service on a real line-protocol listener: answers `intake.trackCase` for the
-/// cases it holds when the access code matches, and `not_found` otherwise, as intake does.
+/// cases it holds when the access code matches, and `not_found` otherwise, as intake does; and
+/// `intake.stats` with the case counts a test sets, recording who asked for which period.
 final class FakeIntake: Sendable {
     struct Case: Sendable {
         var accessCode: String
@@ -240,9 +248,21 @@ final class FakeIntake: Sendable {
         var serviceType: String?
     }
 
+    /// An `intake.stats` call as intake would see it.
+    struct StatsCall: Sendable {
+        var params: IntakeStats.Params
+        var caller: String?
+        var actorId: String?
+    }
+
     final class State: Sendable {
         let cases = Mutex<[String: Case]>([:])
         let calls = Atomic(0)
+        let counts = Mutex(IntakeStats.Result(
+            registered: 0, byChannel: [], byServiceType: [], byDay: [], byStatus: [], accepted: 0, firstTimeComplete: 0,
+            notAccepted: 0, secondsToAcceptanceP50: nil
+        ))
+        let statsCalls = Mutex<[StatsCall]>([])
     }
 
     let state: State
@@ -265,11 +285,27 @@ final class FakeIntake: Sendable {
                 registeredAt: Date(), timeline: [], serviceType: found.serviceType, department: found.department
             )
         }
+        methods.register(IntakeStats.self) { params, context in
+            state.statsCalls.withLock { $0.append(StatsCall(params: params, caller: context.caller, actorId: context.meta.actor?.id)) }
+            return state.counts.withLock { $0 }
+        }
         self.server = RPCServer(
             configuration: RPCServerConfiguration(serviceName: "intake", credential: ServiceConfiguration.developmentSecret),
             methods: methods, logger: ComplaintsHarness.logger
         )
     }
+
+    /// `intake.stats` now answers `registered` cases, by service type.
+    func setCounts(_ byServiceType: [String: Int]) {
+        let rows = byServiceType.sorted { $0.key < $1.key }.map { KeyedCount(key: $0.key, count: $0.value) }
+        state.counts.withLock {
+            $0.registered = rows.reduce(0) { $0 + $1.count }
+            $0.byServiceType = rows
+        }
+    }
+
+    /// The `intake.stats` calls received so far.
+    var statsCalls: [StatsCall] { state.statsCalls.withLock { $0 } }
 
     /// Intake now holds a case with this access code.
     func add(_ trackingNumber: String, accessCode: String, department: String? = nil, serviceType: String? = nil) {

@@ -111,4 +111,29 @@ struct DegradedModeTests {
             #expect(try await gateway.request("GET", "/v1/kpis", cookie: try await gateway.staff("clerk", roles: ["intake_officer"], admin: admin)).status == 403)
         }
     }
+
+    @Test("the complaint rate in the KPIs is complaints' own figure, overall and per service type")
+    func kpiComplaintRateComesFromComplaints() async throws {
+        try await GatewayFixture.with { gateway in
+            let admin = try await gateway.adminSession()
+            let supervisor = try await gateway.staff("sup", roles: ["supervisor"], admin: admin)
+            let response = try await gateway.request("GET", "/v1/kpis?from=2026-11-01T00:00:00Z&before=2026-12-01T00:00:00Z&department=civil-affairs", cookie: supervisor)
+            #expect(response.status == 200, "\(response.body)")
+            let kpis = try json(response.body)
+            // Not 3 complaints over intake's 4 cases (750): complaints asked intake itself.
+            #expect(kpis["complaints"]?["ratePer1000Cases"] == 3.8)
+            #expect(kpis["complaints"]?["rateUnavailableReason"] == .null)
+            #expect(kpis["complaints"]?["rateByServiceType"]?[0]?["per1000Cases"] == 2.5)
+            #expect(kpis["complaints"]?["byServiceType"]?[1]?["key"] == "none")
+            #expect(kpis["satisfaction"]?["byServiceType"]?[0]?["key"] == "residence_permit")
+            let gaps = kpis["incomplete"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(!gaps.contains { $0.hasPrefix("complaints") }, "\(gaps)")
+            #expect(gateway.backend?.calls.filter { $0.method == ComplaintsStats.name }.count == 1)
+
+            let csv = try await gateway.request("GET", "/v1/kpis.csv", cookie: supervisor)
+            let lines = csv.body.split(separator: "\n").map(String.init)
+            #expect(lines.contains("complaints,ratePer1000Cases,,3.8"), "\(lines)")
+            #expect(lines.contains("complaints,rateByServiceType.per1000Cases,residence_permit,2.5"), "\(lines)")
+        }
+    }
 }

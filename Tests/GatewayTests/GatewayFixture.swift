@@ -263,6 +263,23 @@ final class StubBackend: Sendable {
                         accepted: 4, firstTimeComplete: 2, notAccepted: 0, secondsToAcceptanceP50: 30
                     ))
                 }
+                if method == ComplaintsStats.name {
+                    // Complaints' own rate (intake's stub counts would give 3 × 1000 / 4 = 750).
+                    return try JSONValueEncoder().encode(ComplaintsStats.Result(
+                        total: 3, byCategory: [.init(key: "attitude", count: 3, cumulativeShare: 1)], byRootCause: [],
+                        byDepartment: [.init(key: "civil-affairs", count: 3, cumulativeShare: 1)],
+                        byServiceType: [.init(key: "residence_permit", count: 2, cumulativeShare: 2.0 / 3), .init(key: "none", count: 1, cumulativeShare: 1)],
+                        complaintRate: .init(
+                            casesRegistered: 800, per1000Cases: 3.8,
+                            byServiceType: [.init(serviceType: "residence_permit", complaints: 2, cases: 800, per1000Cases: 2.5)],
+                            unavailableReason: nil
+                        ),
+                        firstResponseSecondsP50: 60, firstResponseSecondsP90: 120, resolutionRate: 0.5,
+                        resolutionSecondsAverage: nil, resolutionSecondsP50: nil, reopenRate: 0, satisfactionAverage: 4,
+                        satisfactionDistribution: [0, 0, 0, 1, 0], satisfactionByDepartment: [],
+                        satisfactionByServiceType: [.init(key: "residence_permit", ratings: 1, average: 4, distribution: [0, 0, 0, 1, 0])]
+                    ))
+                }
                 if method == IntakeGetCase.name {
                     return try JSONValueEncoder().encode(caseFile(id: params?["caseId"]?.stringValue ?? "c1"))
                 }

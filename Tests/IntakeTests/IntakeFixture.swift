@@ -19,6 +19,8 @@ struct IntakeFixture: Sendable {
     let client: RPCClient
     /// A client that says hello as the review service (for `intake.applicantIdentity`).
     let reviewClient: RPCClient
+    /// Greets intake as the complaints service.
+    let complaintsClient: RPCClient
     let database: PostgresPool
     let app: ServiceApp
     let definition: ServiceDefinition
@@ -57,10 +59,13 @@ struct IntakeFixture: Sendable {
             var reviewConfiguration = clientConfiguration
             reviewConfiguration.callerName = "review"
             let reviewClient = RPCClient(configuration: reviewConfiguration, logger: logger)
+            var complaintsConfiguration = clientConfiguration
+            complaintsConfiguration.callerName = "complaints"
+            let complaintsClient = RPCClient(configuration: complaintsConfiguration, logger: logger)
             let pool = PostgresPool(configuration: databaseConfiguration, maxConnections: 2, logger: logger)
             let fixture = IntakeFixture(
-                client: client, reviewClient: reviewClient, database: pool, app: app, definition: definition,
-                sealing: IntakeService.outboxSealing(environment: env)
+                client: client, reviewClient: reviewClient, complaintsClient: complaintsClient, database: pool, app: app,
+                definition: definition, sealing: IntakeService.outboxSealing(environment: env)
             )
             do {
                 try await body(fixture)
@@ -79,6 +84,7 @@ struct IntakeFixture: Sendable {
     func close() async {
         await client.shutdown()
         await reviewClient.shutdown()
+        await complaintsClient.shutdown()
         await database.close()
     }
 

@@ -297,4 +297,26 @@ struct IntakeStatisticsTests {
             #expect(kind == "forbidden")
         }
     }
+
+    @Test func theComplaintsServiceReadsTheCaseCountsWithoutAStaffActorAndNoOtherServiceDoes() async throws {
+        try await IntakeFixture.with { intake in
+            _ = try await intake.register(IntakeFixture.residencePermit())
+            _ = try await intake.register(IntakeFixture.residencePermit(idNumber: IntakeFixture.otherResidentID, channel: .phone))
+
+            // Complaints computes its complaint rate per 1,000 cases from these counts.
+            let counts = try await intake.complaintsClient.call(IntakeStats.self, .init())
+            #expect(counts.registered == 2)
+            #expect(counts.byServiceType == [KeyedCount(key: "residence_permit", count: 2)])
+            let none = try await intake.complaintsClient.call(IntakeStats.self, .init(department: "no-such-department"))
+            #expect(none.registered == 0)
+            let bad = await errorKind { _ = try await intake.complaintsClient.call(IntakeStats.self, .init(department: "")) }
+            #expect(bad == "invalid_params")
+
+            // Another service without an actor, and complaints acting for staff without the role, are refused.
+            let review = await errorKind { _ = try await intake.reviewClient.call(IntakeStats.self, .init()) }
+            #expect(review == "unauthenticated")
+            let officer = await errorKind { _ = try await intake.complaintsClient.call(IntakeStats.self, .init(), meta: IntakeFixture.officer) }
+            #expect(officer == "forbidden")
+        }
+    }
 }

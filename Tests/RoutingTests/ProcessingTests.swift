@@ -120,7 +120,8 @@ struct ProcessingTests {
 
             // Reopened after an upheld objection: in progress again, limit from today, a reopen slip.
             let reopened = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "objection upheld"), as: Staff.officer)
-            #expect(reopened.state == .inProgress && reopened.dueDate == "2026-11-30" && reopened.result == nil)
+            #expect(reopened.outcome == .reopened)
+            #expect(reopened.assignment?.state == .inProgress && reopened.assignment?.dueDate == "2026-11-30" && reopened.assignment?.result == nil)
             #expect(try await f.progress(of: "case-1").last?.event == .reopened)
 
             // Complaints asks for a re-check through its outbox: a delivery repeated after a lost
@@ -130,7 +131,7 @@ struct ProcessingTests {
             let first = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "complaint upheld"), as: fromComplaints)
             let progressAfterFirst = try await f.progress(of: "case-1").count
             let repeated = try await f.call(RoutingReopen.self, .init(caseId: "case-1", reason: "complaint upheld"), as: fromComplaints)
-            #expect(first.state == .inProgress && repeated == first)
+            #expect(first.outcome == .reopened && first.assignment?.state == .inProgress && repeated == first)
             #expect(try await f.progress(of: "case-1").count == progressAfterFirst, "no second reopened notice")
         }
     }

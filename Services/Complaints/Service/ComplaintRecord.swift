@@ -58,6 +58,8 @@ struct ComplaintRecord: Sendable {
     var resolutionEscalatedAt: Date?
     /// Routing's id of the case complained about, when routing answered at filing.
     var caseId: String?
+    /// The service type of the case complained about, when routing answered at filing.
+    var caseServiceType: String?
 
     /// The columns `init(row:)` reads, in a SELECT list.
     static let columns = SQL(unsafeSQL: """
@@ -67,7 +69,8 @@ struct ComplaintRecord: Sendable {
         first_response_at, resolution_due_date::text AS resolution_due_date, outcome, resolution, remedy,
         root_cause, resolved_at, reopen_count, accepted_at, closed_at, source_rating_id, department_source,
         department_missing_reason, first_response_escalated_at, first_response_warned_at,
-        resolution_warn_date::text AS resolution_warn_date, resolution_warned_at, resolution_escalated_at, case_id
+        resolution_warn_date::text AS resolution_warn_date, resolution_warned_at, resolution_escalated_at, case_id,
+        case_service_type
         """)
 
     init(row: PostgresRow) throws {
@@ -121,6 +124,7 @@ struct ComplaintRecord: Sendable {
         resolutionWarnedAt = try value("resolution_warned_at")
         resolutionEscalatedAt = try value("resolution_escalated_at")
         caseId = try value("case_id")
+        caseServiceType = try value("case_service_type")
     }
 
     init(
@@ -128,8 +132,9 @@ struct ComplaintRecord: Sendable {
         locale: CustomerLocale, caseTrackingNumber: String?, caseOverdue: Bool, vulnerable: Bool, caseHandlerId: String?,
         content: String, decision: ClassificationRules.Decision, department: String?, filedAt: Date,
         firstResponseDueAt: Date, sourceRatingId: UUID?, departmentSource: String? = nil, departmentMissingReason: String? = nil,
-        caseId: String? = nil
+        caseId: String? = nil, caseServiceType: String? = nil
     ) {
+        self.caseServiceType = caseServiceType
         self.id = id
         self.number = number
         self.status = .filed
@@ -178,7 +183,8 @@ struct ComplaintRecord: Sendable {
             acceptedAt: acceptedAt, closedAt: closedAt, sourceRatingId: sourceRatingId.map { $0.uuidString.lowercased() },
             departmentSource: departmentSource, departmentMissingReason: departmentMissingReason,
             firstResponseEscalatedAt: firstResponseEscalatedAt, firstResponseWarnedAt: firstResponseWarnedAt,
-            resolutionWarnedAt: resolutionWarnedAt, resolutionEscalatedAt: resolutionEscalatedAt
+            resolutionWarnedAt: resolutionWarnedAt, resolutionEscalatedAt: resolutionEscalatedAt,
+            caseServiceType: caseServiceType
         )
     }
 

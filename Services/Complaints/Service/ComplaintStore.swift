@@ -73,7 +73,7 @@ struct ComplaintStore: Sendable {
                 id, number, idempotency_key, status, channel, complainant_name, complainant_phone, complainant_email,
                 phone_hash, email_hash, locale, case_tracking_number, case_overdue, vulnerable, case_handler_id, content,
                 category, severity, classification_reasons, department, filed_at, first_response_due_at,
-                source_rating_id, department_source, department_missing_reason, case_id, updated_at)
+                source_rating_id, department_source, department_missing_reason, case_id, case_service_type, updated_at)
             VALUES (
                 \(record.id), \(record.number), \(idempotencyKey), \(record.status.rawValue), \(record.channel.rawValue),
                 \(record.complainantName), \(record.phone), \(record.email), \(hashes.phone), \(hashes.email),
@@ -81,7 +81,7 @@ struct ComplaintStore: Sendable {
                 \(record.caseHandlerId), \(record.content), \(record.category), \(record.severity.rawValue),
                 \(record.classificationReasons), \(record.department), \(record.filedAt), \(record.firstResponseDueAt),
                 \(record.sourceRatingId), \(record.departmentSource), \(record.departmentMissingReason), \(record.caseId),
-                \(record.filedAt))
+                \(record.caseServiceType as String?), \(record.filedAt))
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
             """)
@@ -268,9 +268,15 @@ struct ComplaintStore: Sendable {
 
     // MARK: Statistics
 
-    func stats(from: Date?, before: Date?, connection: PostgresConnection) async throws -> ComplaintsStats.Result {
-        let period: SQL = "filed_at >= COALESCE(\(from), '-infinity'::timestamptz) AND filed_at < COALESCE(\(before), 'infinity'::timestamptz)"
-        let ratedPeriod: SQL = "rated_at >= COALESCE(\(from), '-infinity'::timestamptz) AND rated_at < COALESCE(\(before), 'infinity'::timestamptz)"
+    /// Figures of complaints filed and ratings given in [from, before), of one department when
+    /// `department` is given. The complaint rate is left to the caller (it needs intake).
+    func stats(from: Date?, before: Date?, department: String? = nil, connection: PostgresConnection) async throws -> ComplaintsStats.Result {
+        var period: SQL = "filed_at >= COALESCE(\(from), '-infinity'::timestamptz) AND filed_at < COALESCE(\(before), 'infinity'::timestamptz)"
+        var ratedPeriod: SQL = "rated_at >= COALESCE(\(from), '-infinity'::timestamptz) AND rated_at < COALESCE(\(before), 'infinity'::timestamptz)"
+        if let department {
+            period += " AND department = \(department)"
+            ratedPeriod += " AND department = \(department)"
+        }
 
         func counts(_ key: String, _ extra: String = "") async throws -> [ComplaintsStats.Count] {
             let rows = try await connection.query("""
@@ -304,27 +310,30 @@ struct ComplaintStore: Sendable {
         let resolved = try row.decode(Int.self, column: "resolved")
         let reopened = try row.decode(Int.self, column: "reopened")
 
-        let satisfactionRows = try await connection.query("""
-            SELECT COALESCE(department, 'unknown') AS department, count(*) AS n, avg(score)::float8 AS average,
-                   count(*) FILTER (WHERE score = 1) AS s1, count(*) FILTER (WHERE score = 2) AS s2,
-                   count(*) FILTER (WHERE score = 3) AS s3, count(*) FILTER (WHERE score = 4) AS s4,
-                   count(*) FILTER (WHERE score = 5) AS s5
-            FROM satisfaction_ratings WHERE \(ratedPeriod)
-            GROUP BY 1 ORDER BY 1
-            """)
+        func satisfaction(_ key: String) async throws -> [ComplaintsStats.KeyedSatisfaction] {
+            try await connection.query("""
+                SELECT COALESCE(\(unsafeRaw: key), 'unknown') AS key, count(*) AS n, avg(score)::float8 AS average,
+                       count(*) FILTER (WHERE score = 1) AS s1, count(*) FILTER (WHERE score = 2) AS s2,
+                       count(*) FILTER (WHERE score = 3) AS s3, count(*) FILTER (WHERE score = 4) AS s4,
+                       count(*) FILTER (WHERE score = 5) AS s5
+                FROM satisfaction_ratings WHERE \(ratedPeriod)
+                GROUP BY 1 ORDER BY 1
+                """).map { row in
+                ComplaintsStats.KeyedSatisfaction(
+                    key: try row.decode(String.self, column: "key"), ratings: try row.decode(Int.self, column: "n"),
+                    average: try row.decode(Double.self, column: "average"),
+                    distribution: try (1...5).map { try row.decode(Int.self, column: "s\($0)") }
+                )
+            }
+        }
+        let byDepartment = try await satisfaction("department")
         var distribution = [0, 0, 0, 0, 0]
         var sum = 0.0
         var ratings = 0
-        let byDepartment = try satisfactionRows.map { row in
-            let scores = try (1...5).map { try row.decode(Int.self, column: "s\($0)") }
-            let count = try row.decode(Int.self, column: "n")
-            let average = try row.decode(Double.self, column: "average")
-            for index in 0..<5 { distribution[index] += scores[index] }
-            sum += average * Double(count)
-            ratings += count
-            return ComplaintsStats.Satisfaction(
-                department: try row.decode(String.self, column: "department"), ratings: count, average: average, distribution: scores
-            )
+        for group in byDepartment {
+            for index in 0..<5 { distribution[index] += group.distribution[index] }
+            sum += group.average * Double(group.ratings)
+            ratings += group.ratings
         }
 
         return ComplaintsStats.Result(
@@ -332,6 +341,9 @@ struct ComplaintStore: Sendable {
             byCategory: try await counts("category"),
             byRootCause: try await counts("root_cause", " AND root_cause IS NOT NULL"),
             byDepartment: try await counts("COALESCE(department, 'unassigned')"),
+            byServiceType: try await counts(
+                "CASE WHEN case_tracking_number IS NULL THEN '\(ComplaintsStats.noCase)' ELSE COALESCE(case_service_type, '\(ComplaintsStats.unknownServiceType)') END"
+            ),
             firstResponseSecondsP50: try row.decode(Double?.self, column: "fr50"),
             firstResponseSecondsP90: try row.decode(Double?.self, column: "fr90"),
             resolutionRate: total == 0 ? 0 : Double(resolved) / Double(total),
@@ -340,7 +352,10 @@ struct ComplaintStore: Sendable {
             reopenRate: resolved == 0 ? 0 : Double(reopened) / Double(resolved),
             satisfactionAverage: ratings == 0 ? nil : sum / Double(ratings),
             satisfactionDistribution: distribution,
-            satisfactionByDepartment: byDepartment
+            satisfactionByDepartment: byDepartment.map {
+                ComplaintsStats.Satisfaction(department: $0.key, ratings: $0.ratings, average: $0.average, distribution: $0.distribution)
+            },
+            satisfactionByServiceType: try await satisfaction("service_type")
         )
     }
 }

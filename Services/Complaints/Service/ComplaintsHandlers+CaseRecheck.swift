@@ -11,7 +11,9 @@ import Foundation
 /// An upheld (or partly upheld) complaint about a decision asks routing to re-check the case:
 /// `routing.reopen` goes into the outbox in the resolution's own transaction, once per complaint
 /// (a row in `complaint_case_rechecks` guards it, so a repeated or later resolution enqueues
-/// nothing). Routing accepts it from a service without `_meta.actor` (as the system).
+/// nothing). Routing accepts it from a service without `_meta.actor` (as the system) and answers
+/// every state of the case (reopened when completed, re-check recorded while still in progress,
+/// not held), so the message never ends as a dead letter.
 extension ComplaintsHandlers {
     /// Longest reason routing takes.
     static let maxRecheckReasonLength = 2_000
@@ -76,7 +78,7 @@ extension ComplaintsHandlers {
         // Keyed by the case, not the complaint: a routing outage must not hold back the
         // complaint's own notifications, and messages about one case stay in order.
         try await Outbox.enqueue(
-            RoutingReopen.self, RoutingReopen.Params(caseId: caseId, reason: reason), to: OneStopService.routing.rawValue,
+            RoutingReopen.self, RoutingReopen.Params(caseId: caseId, reason: reason, complaintNumber: record.number), to: OneStopService.routing.rawValue,
             aggregateKey: "case/\(caseId)", messageID: messageID, on: connection
         )
         try await store.audit(

@@ -7,7 +7,8 @@ import FoundationEssentials
 import Foundation
 
 /// Asking routing about the case a complaint names: the responsible department, its handler
-/// (who must not investigate) and whether the case is overdue (which raises the severity).
+/// (who must not investigate), whether the case is overdue (which raises the severity) and its
+/// service type (for statistics).
 /// Filing never waits long for routing and never fails because of it: without an answer the
 /// complaint is filed with what the filer said, and the reason the department is missing is kept.
 extension ComplaintsHandlers {
@@ -57,6 +58,7 @@ extension ComplaintsHandlers {
             filing.caseOverdue = a.overdue
             filing.caseHandlerId = filing.caseHandlerId ?? a.handler?.id
             filing.caseId = a.caseId
+            filing.caseServiceType = a.serviceType
             filing.routingNote = "routing: case \(a.trackingNumber) is with \(a.department) (\(a.departmentName)), \(a.status.rawValue), due \(a.dueDate)\(a.overdue ? ", overdue" : "")"
         case .unknown:
             filing.routingNote = "routing holds no case \(trackingNumber)"

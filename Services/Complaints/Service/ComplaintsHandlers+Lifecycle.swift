@@ -181,15 +181,6 @@ extension ComplaintsHandlers {
         )
     }
 
-    func stats(_ params: ComplaintsStats.Params, context: RPCContext) async throws -> ComplaintsStats.Result {
-        if let from = params.from, let before = params.before, from >= before {
-            throw RPCError.invalidParams("from must be before before")
-        }
-        return try await database.withConnection { connection in
-            try await store.stats(from: params.from, before: params.before, connection: connection)
-        }
-    }
-
     // MARK: Satisfaction
 
     static let maxAccessCodeLength = 40

@@ -67,6 +67,8 @@ struct ComplaintsHandlers: Sendable {
         var routingNote: String? = nil
         /// Routing's id of the case (what routing.reopen needs).
         var caseId: String? = nil
+        /// The case's service type, as routing reported it (for statistics by service type).
+        var caseServiceType: String? = nil
     }
 
     func file(_ params: ComplaintsFile.Params, context: RPCContext) async throws -> ComplaintView {
@@ -164,7 +166,8 @@ struct ComplaintsHandlers: Sendable {
             content: filing.content, decision: decision, department: filing.department, filedAt: now,
             firstResponseDueAt: now.addingTimeInterval(Double(configuration.firstResponseHours) * 3600),
             sourceRatingId: filing.sourceRatingId, departmentSource: filing.departmentSource,
-            departmentMissingReason: filing.departmentMissingReason, caseId: filing.caseId
+            departmentMissingReason: filing.departmentMissingReason, caseId: filing.caseId,
+            caseServiceType: filing.caseServiceType
         )
         guard try await store.insert(record, idempotencyKey: filing.idempotencyKey, hashes: hashes, connection: connection) else {
             // A concurrent filing with the same key committed first.

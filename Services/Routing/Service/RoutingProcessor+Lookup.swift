@@ -25,7 +25,8 @@ extension RoutingProcessor {
                 departmentName: department?.nameZh ?? a.department, departmentNameEn: department?.nameEn,
                 handler: a.handlerId.map { StaffRef(id: $0, name: handlerName, role: "handler") },
                 dueDate: a.dueDate.description, overdue: isOverdue(a), status: a.state,
-                departmentHead: department?.head.map { StaffRef(id: $0.id, name: $0.name, role: "department_head") }
+                departmentHead: department?.head.map { StaffRef(id: $0.id, name: $0.name, role: "department_head") },
+                serviceType: a.serviceType
             )
         }
     }

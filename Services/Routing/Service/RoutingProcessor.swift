@@ -275,31 +275,6 @@ struct RoutingProcessor: Sendable {
         }
     }
 
-    func reopen(_ p: RoutingReopen.Params, context: RPCContext) async throws -> RoutingAssignment {
-        try Self.requireText(p.reason, "reason", max: 2_000)
-        return try await change(p.caseId, action: "reopen", allowed: [.head, .officer, .system], context: context) { a, actor, _, c in
-            try RoutingTransitions.check(.reopen, from: a.state, caseId: a.caseId)
-            let before = a
-            // The time limit starts again today; earlier pauses and extensions stay on record.
-            a.state = .inProgress
-            a.acceptedOn = settings.today
-            a.pausedDays = 0
-            a.extendedDays = 0
-            a.result = nil
-            a.pickup = nil
-            a.completedAt = nil
-            a.dueDate = a.recomputedDueDate(on: calendar)
-            if let handler = a.handlerId { try await RoutingStore.handlerTookCase(handler, on: c) }
-            let slip = RoutingSlip(
-                slipId: UUID.v7().uuidString.lowercased(), kind: .reopen, at: settings.now(),
-                fromDepartment: before.department, fromHandler: before.handlerId, toDepartment: a.department,
-                toHandler: a.handlerId, reason: p.reason, by: actor.id
-            )
-            try await RoutingStore.insertSlip(slip, assignment: a.id, on: c)
-            return Step(event: .reopened, reasons: [p.reason])
-        }
-    }
-
     func transfer(_ p: RoutingTransfer.Params, context: RPCContext) async throws -> RoutingAssignment {
         try Self.requireText(p.reason, "reason", max: 2_000)
         return try await change(p.caseId, action: "transfer", allowed: [.handler, .head, .officer], context: context) { a, actor, _, c in
@@ -416,9 +391,9 @@ struct RoutingProcessor: Sendable {
         _ caseId: String, action: String, allowed: Set<Acting.Kind>, context: RPCContext,
         _ body: @Sendable (inout AssignmentRecord, Acting, DepartmentRecord?, PostgresConnection) async throws -> Step
     ) async throws -> RoutingAssignment {
-        // Delivered from another service's outbox (complaints' re-check asks for routing.reopen),
-        // a change is recorded under its message id with its effect, so a repeated delivery gets
-        // the first answer instead of an "invalid state" that would end as a dead letter.
+        // Delivered from another service's outbox, a change is recorded under its message id with
+        // its effect, so a repeated delivery gets the first answer instead of an "invalid state"
+        // that would end as a dead letter (routing.reopen does the same in its own file).
         try await Inbox(database: database).receive(context) { c in
             let (before, department, actor) = try await load(caseId, action: action, allowed: allowed, context: context, on: c)
             var a = before

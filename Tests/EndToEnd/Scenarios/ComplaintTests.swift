@@ -60,4 +60,47 @@ struct ComplaintTests {
             #expect(again.status == 409, "\(again)")
         }
     }
+
+    @Test func anUpheldComplaintAboutACaseStillInProgressIsRecordedOnTheCaseAndItsHandlerTold() async throws {
+        try await OneStopSystem.withShared { system, hall in
+            let customer = Customer.make("Qian Wei")
+            let registered = try await hall.register(customer, Hall.permits, materials: Materials.residencePermit)
+            _ = try await hall.assignment(of: registered.caseId, as: hall.permitHandler)
+            try await hall.api.call("POST", "/v1/assignments/\(registered.caseId)/accept", [:], as: hall.permitHandler)
+
+            let filed = try await hall.api.call("POST", "/v1/complaints", [
+                "complainant": ["name": .string(customer.name), "phone": .string(customer.mobile)],
+                "channel": "counter", "caseTrackingNumber": .string(registered.trackingNumber),
+                "content": "My application was wrongly rejected although every document was there.",
+            ], as: hall.complaintOfficer, expecting: 201).decode(ComplaintView.self)
+            #expect(filed.caseServiceType == Hall.permits.serviceType)
+            #expect(filed.department == Hall.permits.department)
+            try await hall.api.call("POST", "/v1/complaints/\(filed.id)/acknowledgement", [:], as: hall.complaintOfficer)
+            try await hall.api.call("POST", "/v1/complaints/\(filed.id)/investigation", ["note": "the file was read again"], as: hall.complaintOfficer)
+            try await hall.api.call("POST", "/v1/complaints/\(filed.id)/resolution", [
+                "outcome": "upheld", "resolution": "The lease supplied was overlooked.", "rootCause": "training",
+            ], as: hall.complaintOfficer)
+
+            // Complaints' outbox delivers routing.reopen; the case is still in progress, so routing
+            // records the re-check on it (no dead letter) and tells the handler.
+            let recheck = try await eventually("routing records the re-check of \(registered.trackingNumber)") {
+                let assignment = try await hall.api.call("GET", "/v1/assignments/\(registered.caseId)", as: hall.permitHandler)
+                    .decode(RoutingAssignment.self)
+                return assignment.slips?.first { $0.kind == .recheck }.map { (assignment, $0) }
+            }
+            #expect(recheck.0.state == .inProgress)
+            #expect(recheck.1.reason.contains(filed.number))
+            let told = try await eventually("the handler hears of the re-check") {
+                system.mail.emailMessages().first { $0.recipient == "\(Hall.permits.handler)@hall.example.org" && $0.text.contains(registered.trackingNumber) && $0.text.contains(filed.number) }
+            }
+            #expect(told.text.contains(filed.number))
+
+            // The statistics count it under the case's service type, with a rate from intake's counts.
+            let stats = try await hall.api.call("GET", "/v1/complaints-stats?department=\(Hall.permits.department)", as: hall.supervisor)
+                .decode(ComplaintsStats.Result.self)
+            #expect(stats.byServiceType.contains { $0.key == Hall.permits.serviceType })
+            #expect(stats.complaintRate.unavailableReason == nil, "\(stats.complaintRate)")
+            #expect(stats.complaintRate.byServiceType.contains { $0.serviceType == Hall.permits.serviceType && $0.per1000Cases != nil })
+        }
+    }
 }

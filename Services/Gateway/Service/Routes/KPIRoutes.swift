@@ -9,7 +9,8 @@ import Foundation
 
 /// KPIs per period and department, put together from the figures each service keeps: intake
 /// volume and first-time completeness, review decision times, on-time processing (paused time
-/// excluded), satisfaction and complaints. A source that cannot be read is named in `incomplete`.
+/// excluded), satisfaction and complaints (with complaints' own rate per 1,000 cases). A source
+/// that cannot be read is named in `incomplete`.
 enum KPIRoutes {
     static let query: [RouteSpec.QueryParameter] = [
         .init("from", .dateTime, "start of the period (inclusive)"),
@@ -59,7 +60,7 @@ enum KPIRoutes {
             try await gateway.call(.routing, RoutingStats.self, RoutingStats.Params(from: from, before: before, department: department), context)
         }
         async let complaints = TimelineRoutes.optional("complaints") {
-            try await gateway.call(.complaints, ComplaintsStats.self, ComplaintsStats.Params(from: from, before: before), context)
+            try await gateway.call(.complaints, ComplaintsStats.self, ComplaintsStats.Params(from: from, before: before, department: department), context)
         }
         let (intakeFigures, reviewFigures, routingFigures, complaintFigures) = await (intake, review, routing, complaints)
 
@@ -69,10 +70,8 @@ enum KPIRoutes {
                        "before": before.flatMap(JSONDateFormat.string).map(JSON.string) ?? .null],
             "department": department.map(JSON.string) ?? .null,
         ]
-        var registered: Int?
         switch intakeFigures {
         case .success(let figures?):
-            registered = figures.registered
             var section = try JSONValueEncoder().encode(figures).objectValue ?? [:]
             section["acceptanceRate"] = rate(figures.accepted, of: figures.registered)
             section["firstTimeCompleteRate"] = rate(figures.firstTimeComplete, of: figures.accepted)
@@ -114,7 +113,12 @@ enum KPIRoutes {
         case .success(let figures?):
             out["complaints"] = [
                 "total": .integer(Int64(figures.total)),
-                "ratePer1000Cases": registered.map { $0 > 0 ? JSON.double((Double(figures.total) * 1000 / Double($0) * 10).rounded() / 10) : .null } ?? .null,
+                // Complaints computes the rate from intake's counts of the same period; null with
+                // the reason when it could not ask intake.
+                "ratePer1000Cases": figures.complaintRate.per1000Cases.map(JSON.double) ?? .null,
+                "rateUnavailableReason": figures.complaintRate.unavailableReason.map(JSON.string) ?? .null,
+                "rateByServiceType": try JSONValueEncoder().encode(figures.complaintRate.byServiceType),
+                "byServiceType": try JSONValueEncoder().encode(figures.byServiceType),
                 "firstResponseSecondsP50": figures.firstResponseSecondsP50.map(JSON.double) ?? .null,
                 "resolutionRate": .double(figures.resolutionRate),
                 "resolutionSecondsP50": figures.resolutionSecondsP50.map(JSON.double) ?? .null,
@@ -126,6 +130,7 @@ enum KPIRoutes {
                 "average": figures.satisfactionAverage.map(JSON.double) ?? .null,
                 "distribution": try JSONValueEncoder().encode(figures.satisfactionDistribution),
                 "byDepartment": try JSONValueEncoder().encode(figures.satisfactionByDepartment),
+                "byServiceType": try JSONValueEncoder().encode(figures.satisfactionByServiceType),
             ]
         case .success(nil): break
         case .failure(let gap): incomplete.append(.string(gap.description))
@@ -138,7 +143,7 @@ enum KPIRoutes {
         whole == 0 ? .null : .double((Double(part) / Double(whole) * 10_000).rounded() / 10_000)
     }
 
-    /// Scalars become rows; arrays of keyed objects use their `key`/`department` as the row key.
+    /// Scalars become rows; arrays of keyed objects use their `key`/`department`/`serviceType` as the row key.
     static func flatten(_ value: JSON, path: [String], into lines: inout [String]) {
         func csv(_ text: String) -> String {
             text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
@@ -148,10 +153,12 @@ enum KPIRoutes {
             for (key, member) in object { flatten(member, path: path + [key], into: &lines) }
         case .array(let items):
             for (index, item) in items.enumerated() {
-                let key = item["key"]?.stringValue ?? item["department"]?.stringValue ?? item["ruleId"]?.stringValue ?? String(index)
+                let key = item["key"]?.stringValue ?? item["department"]?.stringValue ?? item["serviceType"]?.stringValue
+                    ?? item["ruleId"]?.stringValue ?? String(index)
                 if case .object(var object) = item {
                     _ = object.removeValue(forKey: "key")
                     _ = object.removeValue(forKey: "department")
+                    _ = object.removeValue(forKey: "serviceType")
                     for (member, memberValue) in object {
                         lines.append([path.first ?? "", (path.dropFirst() + [member]).joined(separator: "."), key, scalar(memberValue)].map(csv).joined(separator: ","))
                     }

@@ -50,7 +50,7 @@ enum ProcessingRoutes {
                      summary: "Give the case to another handler of the department.",
                      to: .routing, RoutingReassign.name, body: .object(required: true)),
             .forward(.post, "/v1/assignments/{caseId}/reopening", .reopenCase, tag: "processing",
-                     summary: "Reopen a finished case after an upheld objection.",
+                     summary: "Reopen a finished case after an upheld objection; the answer gives the outcome, a message and the case.",
                      to: .routing, RoutingReopen.name, body: .object(required: true)),
         ]
     }
