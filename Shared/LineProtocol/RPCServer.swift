@@ -63,9 +63,6 @@ public final class RPCServer: Sendable {
                         admitted: admitted,
                         logger: connectionLogger
                     )
-                    try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(allTimeout: TimeAmount(configuration.idleTimeout))
-                    )
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }

@@ -12,8 +12,13 @@ import Foundation
 /// own task), answers them as they finish and coalesces the answers into one write per event
 /// loop tick. Lives on its channel's event loop; tasks come back to it with `execute`.
 ///
-/// Backpressure: at most `maxInFlightPerConnection` calls run at once; past it, buffered lines
-/// wait and the socket is not read, so TCP slows the peer down.
+/// Backpressure: at most `maxInFlightPerConnection` calls run at once, and nothing new starts
+/// while answers wait for a peer that does not read them (the channel is not writable); either
+/// way buffered lines wait and the socket is not read, so TCP slows the peer down.
+///
+/// Idle: a connection that completes no line and is answered nothing for `idleTimeout` is
+/// closed. Bytes alone do not count, so a peer dripping a line one byte at a time (slowloris)
+/// is bounded by the same timeout as a silent one.
 final class RPCServerConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -48,6 +53,10 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     /// Calls with a deadline, so the deadline can answer for them and cancel their task.
     private var callsWithDeadline: [Int: RunningCall] = [:]
     private var deadlineSweep = DeadlineSweep()
+    private let idleTimeout: TimeAmount
+    /// When a line was last completed or a call last finished.
+    private var lastProgress = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
 
     init(dispatcher: RPCDispatcher, admitted: Bool, logger: Logger) {
         self.dispatcher = dispatcher
@@ -55,15 +64,20 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         self.maxInFlight = dispatcher.configuration.maxInFlightPerConnection
         self.framer = LineFramer(maxLineLength: dispatcher.configuration.maxLineLength)
         self.authenticated = dispatcher.configuration.credential == nil
+        self.idleTimeout = TimeAmount(dispatcher.configuration.idleTimeout)
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         outbound = context.channel.allocator.buffer(capacity: 4096)
+        lastProgress = .now()
+        scheduleIdleCheck(at: lastProgress + idleTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         self.context = nil
     }
 
@@ -77,6 +91,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closing = true
+        idleCheck?.cancel()
+        idleCheck = nil
         deadlineSweep.cancel()
         callsWithDeadline.removeAll()
         context.fireChannelInactive()
@@ -91,11 +107,19 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if inFlight >= maxInFlight || draining || closing {
+        if inFlight >= maxInFlight || draining || closing || !context.channel.isWritable {
             readHeld = true
         } else {
             context.read()
         }
+    }
+
+    /// The peer caught up with its answers: take its next requests.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            resumeReading()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -110,11 +134,6 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         case is Drain:
             draining = true
             closeIfIdleAndFinished()
-        case IdleStateHandler.IdleStateEvent.all:
-            if inFlight == 0 {
-                logger.debug("closing idle connection")
-                closeAfterFlush()
-            }
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -127,12 +146,46 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     }
 
     private func processFrames() {
-        while !closing, !draining, inFlight < maxInFlight, let frame = framer.next() {
+        while !closing, !draining, inFlight < maxInFlight, context?.channel.isWritable ?? false, let frame = framer.next() {
             handle(frame)
         }
     }
 
+    // MARK: Idle connections
+
+    private func scheduleIdleCheck(at deadline: NIODeadline) {
+        guard let context else { return }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleCheck = context.eventLoop.scheduleTask(deadline: deadline) { handler.value.checkIdle() }
+    }
+
+    /// Closes the connection when nothing was completed for `idleTimeout` and no call runs; a
+    /// peer with calls running is busy, not idle.
+    private func checkIdle() {
+        idleCheck = nil
+        guard !closing else { return }
+        let due = lastProgress + idleTimeout
+        if inFlight > 0 || !callsWithDeadline.isEmpty {
+            scheduleIdleCheck(at: .now() + idleTimeout)
+        } else if due > .now() {
+            scheduleIdleCheck(at: due)
+        } else {
+            let partial = framer.pendingByteCount
+            if partial > 0 || !authenticated {
+                // A slow or silent sender holding a slot: worth a line in the log.
+                logger.info(
+                    "closing a connection that completed no line within the idle timeout",
+                    metadata: ["rpc.partial.bytes": .stringConvertible(partial), "rpc.authenticated": .stringConvertible(authenticated)]
+                )
+            } else {
+                logger.debug("closing idle connection")
+            }
+            closeAfterFlush()
+        }
+    }
+
     private func handle(_ frame: LineFramer.Frame) {
+        lastProgress = .now()
         switch frame {
         case .oversized(let byteCount, let snippet):
             logger.warning(
@@ -254,12 +307,14 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         }
         callsWithDeadline.removeValue(forKey: callNumber)
         inFlight -= count
+        lastProgress = .now()
         if let response { respond(response) }
         resumeReading()
     }
 
     private func finishBatch(_ callNumber: Int, _ responses: [RPCResponse], count: Int) {
         inFlight -= count
+        lastProgress = .now()
         if !responses.isEmpty, !closing {
             RPCCodec.write(responses, into: &outbound)
             scheduleFlush()
@@ -305,7 +360,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         processFrames()
         if inputClosed || draining {
             closeIfIdleAndFinished()
-        } else if readHeld, inFlight < maxInFlight {
+        } else if readHeld, inFlight < maxInFlight, context?.channel.isWritable ?? false {
             readHeld = false
             context?.read()
         }
