@@ -48,6 +48,7 @@ struct GatewayFixture: Sendable {
     static func with(
         environment: [String: String] = [:],
         backends: Backends = .stub,
+        logger: Logger = GatewayFixture.logger,
         _ body: @Sendable (GatewayFixture) async throws -> Void
     ) async throws {
         let databaseConfiguration = try await PostgresCluster.shared().createDatabase(prefix: "gateway")

@@ -52,6 +52,26 @@ struct Gateway: Sendable {
         throw denial
     }
 
+    /// Logs every login decision and writes it to the access audit: who tried, from where, and
+    /// the outcome (never the password).
+    func recordLogin(_ outcome: IdentityStore.LoginOutcome, user: String, _ context: GatewayRequestContext) async {
+        let (message, auditOutcome, detail): (Logger.Message, String, String)
+        switch outcome {
+        case .success: (message, auditOutcome, detail) = ("login succeeded", "allowed", "login from \(context.clientAddress)")
+        case .refused: (message, auditOutcome, detail) = ("login refused", "denied", "wrong user id or password, from \(context.clientAddress)")
+        case .locked: (message, auditOutcome, detail) = ("login refused", "denied", "account locked after too many wrong passwords, from \(context.clientAddress)")
+        }
+        logger.notice(message, metadata: [
+            "request.id": .string(context.requestID), "principal": .string(user), "action": "login",
+            "outcome": .string(auditOutcome), "http.client": .string(context.clientAddress), "reason": .string(detail),
+        ])
+        do {
+            try await identities.audit(requestID: context.requestID, principal: user, action: "login", outcome: auditOutcome, detail: detail)
+        } catch {
+            logger.error("could not write the access audit", metadata: ["error": .string("\(error)")])
+        }
+    }
+
     /// Calls a service method with the caller as `_meta.actor`; service errors become problems.
     func call(_ service: OneStopService, _ method: String, _ params: JSONObject, _ context: GatewayRequestContext, idempotent: Bool = false) async throws -> JSON {
         guard let client = peers[service] else {

@@ -76,7 +76,7 @@ struct GatewayHTTPServer: Service {
         let document = OpenAPIDocument.make(routes: routes).jsonString
         let router = Router(context: GatewayRequestContext.self)
         router.add(middleware: ProblemMiddleware(logger: gateway.logger))
-        router.add(middleware: AuthenticationMiddleware(identities: gateway.identities))
+        router.add(middleware: AuthenticationMiddleware(identities: gateway.identities, logger: gateway.logger))
         router.add(middleware: RateLimitMiddleware(limiter: RateLimiter(perSecond: gateway.settings.rateLimitPerSecond, burst: gateway.settings.rateLimitBurst)))
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: document)))
@@ -90,8 +90,14 @@ struct GatewayHTTPServer: Service {
         let settings = gateway.settings
         let onReady = onReady
         let logger = gateway.logger
+        let connections = ConnectionCount(limit: settings.maxConnections)
+        let readTimeout = TimeAmount.nanoseconds(Int64(settings.readTimeout.components.seconds) * 1_000_000_000 + Int64(settings.readTimeout.components.attoseconds / 1_000_000_000))
         let application = Application(
             router: router,
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(count: connections, readTimeout: readTimeout, logger: logger)],
+                idleTimeout: readTimeout
+            )),
             configuration: ApplicationConfiguration(
                 address: .hostname(settings.httpHost, port: settings.httpPort),
                 serverName: "onestop-gateway"

@@ -29,6 +29,12 @@ struct GatewaySettings: Sendable {
     var rateLimitBurst: Double
     var maxBodyBytes: Int
     var maxJSONDepth: Int
+    /// `ONESTOP_GATEWAY_MAX_CONNECTIONS`: open HTTP connections; past it a new connection's
+    /// request is answered 503 and the connection closed.
+    var maxConnections: Int
+    /// `ONESTOP_GATEWAY_READ_TIMEOUT_MS`: a request must arrive whole within this time of the
+    /// connection opening or of the previous answer (slow senders, idle keep-alive connections).
+    var readTimeout: Duration
     /// How long the gateway waits for a service before answering 504.
     var serviceTimeout: Duration
     /// `ONESTOP_GATEWAY_TIME_ZONE`: the hall's zone, for due days given as times (Open311).
@@ -60,6 +66,8 @@ struct GatewaySettings: Sendable {
         rateLimitBurst = Double(env.integer("ONESTOP_GATEWAY_RATE_LIMIT_BURST", default: 100, range: 1...1_000_000))
         maxBodyBytes = env.integer("ONESTOP_GATEWAY_MAX_BODY_BYTES", default: 1 << 20, range: 1024...(64 << 20))
         maxJSONDepth = env.integer("ONESTOP_GATEWAY_MAX_JSON_DEPTH", default: 32, range: 2...256)
+        maxConnections = env.integer("ONESTOP_GATEWAY_MAX_CONNECTIONS", default: 4096, range: 1...1_000_000)
+        readTimeout = .milliseconds(env.integer("ONESTOP_GATEWAY_READ_TIMEOUT_MS", default: 30_000, range: 100...3_600_000))
         serviceTimeout = .milliseconds(env.integer("ONESTOP_GATEWAY_SERVICE_TIMEOUT_MS", default: 5_000, range: 50...120_000))
         let zone = env.string("ONESTOP_GATEWAY_TIME_ZONE", default: "Asia/Shanghai")
         timeZone = TimeZone(identifier: zone) ?? .gmt

@@ -58,9 +58,11 @@ struct ProblemMiddleware: RouterMiddleware {
 
 /// Establishes the caller from `Authorization: Bearer <token>` or the session cookie. A bad
 /// credential does not fail the request here: routes that need a login say why it was refused.
+/// Every refused token or session is logged (never the credential itself).
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = GatewayRequestContext
     let identities: IdentityStore
+    let logger: Logger
     static let cookieName = "onestop_session"
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -72,12 +74,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
             let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             switch try await identities.caller(bearer: token) {
             case .valid(let caller): context.caller = caller
-            case .invalid(let reason): throw Problem.unauthenticated(reason)
+            case .invalid(let reason):
+                logger.notice("API token refused", metadata: [
+                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason),
+                ])
+                throw Problem.unauthenticated(reason)
             }
         } else if let cookie = Self.sessionCookie(in: request) {
             switch try await identities.session(cookie: cookie) {
             case .valid(let caller): context.caller = caller
-            case .invalid(let reason): context.credentialProblem = reason
+            case .invalid(let reason):
+                logger.notice("session cookie refused", metadata: [
+                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason),
+                ])
+                context.credentialProblem = reason
             }
         }
         return try await next(request, context)

@@ -22,7 +22,9 @@ enum IdentityRoutes {
                       user.count <= 64, password.count <= 256 else {
                     throw Problem.invalid("send {\"user\": ..., \"password\": ...}")
                 }
-                switch try await gateway.identities.login(user: user, password: password, clientAddress: context.clientAddress, userAgent: request.headers[.userAgent]) {
+                let outcome = try await gateway.identities.login(user: user, password: password, clientAddress: context.clientAddress, userAgent: request.headers[.userAgent])
+                await gateway.recordLogin(outcome, user: user, context)
+                switch outcome {
                 case .refused:
                     throw Problem.unauthenticated("the user id or password is wrong")
                 case .locked(let until):
@@ -167,7 +169,7 @@ enum IdentityRoutes {
                 }
                 return Response(status: .noContent)
             },
-            RouteSpec(method: .get, path: "/v1/audit", action: .readAudit, tag: "identity", summary: "Access audit: denials, newest first.",
+            RouteSpec(method: .get, path: "/v1/audit", action: .readAudit, tag: "identity", summary: "Access audit: denials and login decisions, newest first.",
                       query: [.init("before", .integer, "id of the oldest entry already seen"), .init("limit", .integer)]) { request, context, gateway in
                 try await gateway.authorise(.readAudit, context)
                 var before: Int64?
