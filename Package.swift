@@ -34,6 +34,12 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
     .target(
+        name: "Sealing",
+        dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+        path: "Shared/Sealing",
+        swiftSettings: swiftSettings
+    ),
+    .target(
         name: "JSONCoding",
         path: "Shared/JSON",
         swiftSettings: swiftSettings
@@ -181,10 +187,10 @@ let serviceExtras: [String: [Target.Dependency]] = [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
     ],
-    "Intake": ["Identity", .product(name: "Crypto", package: "swift-crypto")],
+    "Intake": ["Identity", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
     "Notification": ["CLibCurl"],
-    "Complaints": ["Identity"],
+    "Complaints": ["Identity", "Sealing"],
 ]
 
 /// Services whose tests live in `Tests/<Name>Tests`.

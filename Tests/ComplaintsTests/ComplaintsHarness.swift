@@ -3,6 +3,7 @@ import Contracts
 import JSONCoding
 import LineProtocol
 import Logging
+import Messaging
 import Postgres
 import ServiceKit
 import Synchronization
@@ -112,8 +113,11 @@ struct ComplaintsHarness: Sendable {
         let rows = try await database.query("""
             SELECT params FROM messaging_outbox WHERE destination = 'notification' AND method = 'notification.send' ORDER BY id
             """)
+        let sealing = ContactSealing(configuration: settings)
         return try rows.map { row in
-            let params = try row.decode(PostgresJSONB.self, column: "params").decode(NotificationSend.Params.self)
+            // Notices to complainants are sealed in the outbox; open them as the relay would.
+            let stored = try JSON.parse(row.decode(PostgresJSONB.self, column: "params").rawJSON)
+            let params = try JSONValueDecoder().decode(NotificationSend.Params.self, from: SealedOutboxParams.open(stored, with: sealing))
             return SentNotification(
                 key: params.key, template: params.template.rawValue, variables: params.variables,
                 recipients: params.recipients, channels: params.channels

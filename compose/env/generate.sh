@@ -37,7 +37,7 @@ write common.env "ONESTOP_SERVICE_SECRET=$(hex 32)"
 write intake.env "ONESTOP_INTAKE_DATA_KEYS=k1:$(b64 32)" "ONESTOP_INTAKE_LOOKUP_KEY=$(b64 32)"
 write notification.env
 write gateway.env "ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD=$(hex 16)"
-write complaints.env "ONESTOP_COMPLAINTS_CONTACT_HASH_KEY=$(hex 32)"
+write complaints.env "ONESTOP_COMPLAINTS_CONTACT_HASH_KEY=$(hex 32)" "ONESTOP_COMPLAINTS_DATA_KEYS=k1:$(b64 32)"
 ops=()
 for service in "${services[@]}"; do
     name=onestop_$service

@@ -63,7 +63,8 @@ struct ComplaintRecord: Sendable {
 
     /// The columns `init(row:)` reads, in a SELECT list.
     static let columns = SQL(unsafeSQL: """
-        id, number, status, channel, complainant_name, complainant_phone, complainant_email, locale,
+        id, number, status, channel, complainant_name, complainant_phone, complainant_email, contact_key_id,
+        phone_cipher, email_cipher, locale,
         case_tracking_number, case_overdue, vulnerable, case_handler_id, content, category, severity,
         classification_reasons, department, assignee_id, escalated, filed_at, first_response_due_at,
         first_response_at, resolution_due_date::text AS resolution_due_date, outcome, resolution, remedy,

@@ -2,6 +2,7 @@ import Contracts
 import JSONCoding
 import LineProtocol
 import Postgres
+import Sealing
 import ServiceKit
 
 #if canImport(FoundationEssentials)
@@ -13,6 +14,24 @@ import Foundation
 /// caller's transaction.
 struct ComplaintStore: Sendable {
     let contactHashKey: String
+    /// Seals complainants' phones and emails: only ciphertext and the key's id reach the table.
+    let sealer: DataSealer
+
+    init(configuration: ComplaintsConfiguration) {
+        contactHashKey = configuration.contactHashKey
+        sealer = DataSealer(keys: configuration.dataKeys, keySetting: "ONESTOP_COMPLAINTS_DATA_KEYS")
+    }
+
+    /// A complaint from its row, contacts opened (rows filed before migration 0005 still hold
+    /// them in the clear columns, which `init(row:)` has read).
+    func record(_ row: PostgresRow) throws -> ComplaintRecord {
+        var record = try ComplaintRecord(row: row)
+        if let keyID = try row.decode(String?.self, column: "contact_key_id") {
+            if let box = try row.decode(Data?.self, column: "phone_cipher") { record.phone = try sealer.openText(box, keyID: keyID) }
+            if let box = try row.decode(Data?.self, column: "email_cipher") { record.email = try sealer.openText(box, keyID: keyID) }
+        }
+        return record
+    }
 
     // MARK: Numbers and repeat complainants
 
@@ -61,7 +80,7 @@ struct ComplaintStore: Sendable {
 
     func find(idempotencyKey: String, connection: PostgresConnection) async throws -> ComplaintRecord? {
         let rows = try await connection.query("SELECT \(ComplaintRecord.columns) FROM complaints WHERE idempotency_key = \(idempotencyKey)")
-        return try rows.first.map(ComplaintRecord.init(row:))
+        return try rows.first.map(record)
     }
 
     /// Inserts a new complaint; returns false when another filing with the same key got there first.
@@ -70,13 +89,14 @@ struct ComplaintStore: Sendable {
     ) async throws -> Bool {
         let rows = try await connection.query("""
             INSERT INTO complaints (
-                id, number, idempotency_key, status, channel, complainant_name, complainant_phone, complainant_email,
+                id, number, idempotency_key, status, channel, complainant_name, contact_key_id, phone_cipher, email_cipher,
                 phone_hash, email_hash, locale, case_tracking_number, case_overdue, vulnerable, case_handler_id, content,
                 category, severity, classification_reasons, department, filed_at, first_response_due_at,
                 source_rating_id, department_source, department_missing_reason, case_id, case_service_type, updated_at)
             VALUES (
                 \(record.id), \(record.number), \(idempotencyKey), \(record.status.rawValue), \(record.channel.rawValue),
-                \(record.complainantName), \(record.phone), \(record.email), \(hashes.phone), \(hashes.email),
+                \(record.complainantName), \(sealer.currentKeyID), \(try record.phone.map { try sealer.seal($0) }),
+                \(try record.email.map { try sealer.seal($0) }), \(hashes.phone), \(hashes.email),
                 \(record.locale.rawValue), \(record.caseTrackingNumber), \(record.caseOverdue), \(record.vulnerable),
                 \(record.caseHandlerId), \(record.content), \(record.category), \(record.severity.rawValue),
                 \(record.classificationReasons), \(record.department), \(record.filedAt), \(record.firstResponseDueAt),
@@ -92,12 +112,12 @@ struct ComplaintStore: Sendable {
     func load(id: UUID, forUpdate: Bool, connection: PostgresConnection) async throws -> ComplaintRecord? {
         let lock = SQL(unsafeSQL: forUpdate ? " FOR UPDATE" : "")
         let rows = try await connection.query("SELECT \(ComplaintRecord.columns) FROM complaints WHERE id = \(id)\(lock)")
-        return try rows.first.map(ComplaintRecord.init(row:))
+        return try rows.first.map(record)
     }
 
     func load(number: String, connection: PostgresConnection) async throws -> ComplaintRecord? {
         let rows = try await connection.query("SELECT \(ComplaintRecord.columns) FROM complaints WHERE number = \(number)")
-        return try rows.first.map(ComplaintRecord.init(row:))
+        return try rows.first.map(record)
     }
 
     /// Writes back every field a transition may change.
@@ -263,7 +283,7 @@ struct ComplaintStore: Sendable {
         if let before = params.filedBefore { sql += " AND filed_at < \(before)" }
         if let cursor { sql += " AND (filed_at, id) < (SELECT filed_at, id FROM complaints WHERE id = \(cursor))" }
         sql += " ORDER BY filed_at DESC, id DESC LIMIT \(limit)"
-        return try await connection.query(sql).map(ComplaintRecord.init(row:))
+        return try await connection.query(sql).map(record)
     }
 
     // MARK: Statistics

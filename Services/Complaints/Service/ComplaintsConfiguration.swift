@@ -1,4 +1,5 @@
 import Contracts
+import Sealing
 import ServiceKit
 
 #if canImport(FoundationEssentials)
@@ -36,6 +37,12 @@ public struct ComplaintsConfiguration: Sendable {
     public var supervisor: Supervisor
     /// Key mixed into the contact hashes used to find repeat complainants.
     public var contactHashKey: String
+    /// `ONESTOP_COMPLAINTS_DATA_KEYS` (`keyId:base64-32-bytes[,older…]`): complainants' phones
+    /// and emails are sealed with the first (AES-GCM); the others still open older rows.
+    public var dataKeys: [(id: String, key: Data)]
+
+    /// Used when `ONESTOP_COMPLAINTS_DATA_KEYS` is not set (local runs and tests only).
+    public static let developmentDataKey = Data(repeating: 0x43, count: 32)
     /// Content length bounds, in characters.
     public var minContentLength: Int
     public var maxContentLength: Int
@@ -56,8 +63,10 @@ public struct ComplaintsConfiguration: Sendable {
         supervisor: Supervisor = Supervisor(id: "supervisor", name: "Duty supervisor", email: "supervisor@onestop.local"),
         contactHashKey: String = "onestop-complaints-development-hash-key", minContentLength: Int = 5,
         maxContentLength: Int = 4000, routingTimeout: Duration = .seconds(2), timerInterval: Duration = .seconds(60),
-        timerBatchSize: Int = 200, warningPercent: Int = 80
+        timerBatchSize: Int = 200, warningPercent: Int = 80,
+        dataKeys: [(id: String, key: Data)] = [("dev", ComplaintsConfiguration.developmentDataKey)]
     ) {
+        self.dataKeys = dataKeys
         self.rules = rules
         self.calendar = calendar
         self.firstResponseHours = firstResponseHours
@@ -94,6 +103,13 @@ public struct ComplaintsConfiguration: Sendable {
         let routingTimeout = env.integer("ONESTOP_COMPLAINTS_ROUTING_TIMEOUT_MS", default: 2_000, range: 50...60_000)
         let timerInterval = env.integer("ONESTOP_COMPLAINTS_TIMER_INTERVAL_MS", default: 60_000, range: 10...86_400_000)
         let warningPercent = env.integer("ONESTOP_COMPLAINTS_WARNING_PERCENT", default: 80, range: 1...99)
+        var dataKeys: [(id: String, key: Data)] = [("dev", developmentDataKey)]
+        if let text = env.optionalString("ONESTOP_COMPLAINTS_DATA_KEYS") {
+            switch DataSealer.parseKeys(text) {
+            case .success(let keys): dataKeys = keys
+            case .failure(let error): env.require(false, "ONESTOP_COMPLAINTS_DATA_KEYS: \(error)")
+            }
+        }
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
         let rules: ClassificationRules
         do {
@@ -106,7 +122,7 @@ public struct ComplaintsConfiguration: Sendable {
             resolutionWorkingDays: resolutionDays, majorResolutionWorkingDays: majorDays, maxReopens: maxReopens,
             supervisor: supervisor, contactHashKey: hashKey, maxContentLength: maxContent,
             routingTimeout: .milliseconds(routingTimeout), timerInterval: .milliseconds(timerInterval),
-            warningPercent: warningPercent
+            warningPercent: warningPercent, dataKeys: dataKeys
         )
     }
 

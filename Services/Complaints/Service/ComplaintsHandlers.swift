@@ -33,7 +33,7 @@ struct ComplaintsHandlers: Sendable {
         self.database = database
         self.routing = routing
         self.intake = intake
-        self.store = ComplaintStore(contactHashKey: configuration.contactHashKey)
+        self.store = ComplaintStore(configuration: configuration)
         self.inbox = Inbox(database: database)
         self.logger = logger
     }
@@ -255,7 +255,10 @@ struct ComplaintsHandlers: Sendable {
             channels: Self.channels(phone: record.phone, email: record.email), channelPolicy: .firstAvailable,
             template: template, locale: record.locale, variables: Self.only(template, all), subjectId: record.id.lowercasedString
         )
-        try await Outbox.enqueue(NotificationSend.self, params, to: OneStopService.notification.rawValue, aggregateKey: record.id.lowercasedString, on: connection)
+        try await Outbox.enqueue(
+            NotificationSend.self, params, to: OneStopService.notification.rawValue, aggregateKey: record.id.lowercasedString,
+            sealedWith: ContactSealing(configuration: configuration), on: connection
+        )
     }
 
     static func notifyStaff(

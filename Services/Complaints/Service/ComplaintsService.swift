@@ -32,7 +32,8 @@ public enum ComplaintsService {
             backgroundServices: { context in
                 guard let settings = try? configuration() else { return [] }
                 return [DeadlineMonitor(configuration: settings, database: context.database, logger: context.logger)]
-            }
+            },
+            outboxSealing: (try? configuration()).map { ContactSealing(configuration: $0) }
         )
     }
 

@@ -77,7 +77,7 @@ public struct DeadlineMonitor: Service {
     public init(configuration: ComplaintsConfiguration, database: PostgresPool, logger: Logger) {
         self.configuration = configuration
         self.database = database
-        self.store = ComplaintStore(contactHashKey: configuration.contactHashKey)
+        self.store = ComplaintStore(configuration: configuration)
         self.logger = logger
         var counters: [String: Counter] = [:]
         for step in Self.steps {
