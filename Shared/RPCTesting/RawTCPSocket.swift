@@ -1,3 +1,5 @@
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,8 +11,47 @@ import Darwin
 /// A plain blocking TCP socket for abuse tests: idle connections by the hundred (one file
 /// descriptor each, no event loop), peers that drip bytes, and peers that never read. Every
 /// send and receive has a timeout, so a test cannot hang on it.
-public final class RawTCPSocket {
+///
+/// The blocking calls run on a thread pool of their own (the async methods), never on the
+/// cooperative pool: a test blocking there for seconds would starve every in-process server
+/// and every other test of the run.
+public final class RawTCPSocket: Sendable {
     public let descriptor: Int32
+
+    private static let blockingPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 8)
+        pool.start()
+        return pool
+    }()
+
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable (RawTCPSocket) throws -> T) async throws -> T {
+        try await Self.blockingPool.runIfActive { [self] in try body(self) }
+    }
+
+    // MARK: Async (use these from tests)
+
+    @discardableResult
+    public func send(_ bytes: [UInt8]) async throws -> Int { try await blocking { try $0.sendNow(bytes) } }
+
+    public func send(_ text: String) async throws { try await blocking { try $0.sendNow(text) } }
+
+    public func receive(maximum: Int = 65_536) async throws -> (bytes: [UInt8], timedOut: Bool) {
+        try await blocking { $0.receiveNow(maximum: maximum) }
+    }
+
+    public func readUntilClosed(limit: Duration) async throws -> (bytes: [UInt8], closed: Bool) {
+        try await blocking { $0.readUntilClosedNow(limit: limit) }
+    }
+
+    public func readLines(_ count: Int, limit: Duration) async throws -> [String] {
+        try await blocking { $0.readLinesNow(count, limit: limit) }
+    }
+
+    public func countNewlines(_ count: Int, limit: Duration) async throws -> Int {
+        try await blocking { $0.countNewlinesNow(count, limit: limit) }
+    }
+
+    // MARK: Blocking
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -57,7 +98,7 @@ public final class RawTCPSocket {
     /// Sends as much of `bytes` as the kernel takes before the timeout; returns how many bytes
     /// went (fewer than given when the peer stopped reading), or throws when the peer is gone.
     @discardableResult
-    public func send(_ bytes: some Collection<UInt8>) throws -> Int {
+    public func sendNow(_ bytes: some Collection<UInt8>) throws -> Int {
         let array = Array(bytes)
         var sent = 0
         while sent < array.count {
@@ -77,13 +118,13 @@ public final class RawTCPSocket {
         return sent
     }
 
-    public func send(_ text: String) throws {
+    public func sendNow(_ text: String) throws {
         let bytes = Array(text.utf8)
-        guard try send(bytes) == bytes.count else { throw Failure(description: "the peer stopped taking bytes") }
+        guard try sendNow(bytes) == bytes.count else { throw Failure(description: "the peer stopped taking bytes") }
     }
 
     /// Up to `maximum` bytes; empty at end of stream or on timeout (`timedOut` tells which).
-    public func receive(maximum: Int = 65_536) -> (bytes: [UInt8], timedOut: Bool) {
+    public func receiveNow(maximum: Int = 65_536) -> (bytes: [UInt8], timedOut: Bool) {
         var buffer = [UInt8](repeating: 0, count: maximum)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress!, maximum, 0) }
@@ -96,7 +137,7 @@ public final class RawTCPSocket {
 
     /// Reads until the peer closes (or resets) the connection, or `limit` passes; returns what
     /// arrived and whether the peer closed.
-    public func readUntilClosed(limit: Duration) -> (bytes: [UInt8], closed: Bool) {
+    public func readUntilClosedNow(limit: Duration) -> (bytes: [UInt8], closed: Bool) {
         let end = ContinuousClock.now + limit
         var collected: [UInt8] = []
         while ContinuousClock.now < end {
@@ -116,12 +157,12 @@ public final class RawTCPSocket {
     }
 
     /// Reads until `count` newline-ended lines arrived or `limit` passed; returns the lines.
-    public func readLines(_ count: Int, limit: Duration) -> [String] {
+    public func readLinesNow(_ count: Int, limit: Duration) -> [String] {
         let end = ContinuousClock.now + limit
         var lines: [String] = []
         var partial: [UInt8] = []
         while lines.count < count, ContinuousClock.now < end {
-            let (bytes, timedOut) = receive()
+            let (bytes, timedOut) = receiveNow()
             if bytes.isEmpty, !timedOut { break }
             for byte in bytes {
                 if byte == UInt8(ascii: "\n") {
@@ -137,7 +178,7 @@ public final class RawTCPSocket {
 
     /// Reads and discards answers until `count` newlines arrived or `limit` passed; returns how
     /// many arrived. For large answers, where decoding each line would only cost time.
-    public func countNewlines(_ count: Int, limit: Duration) -> Int {
+    public func countNewlinesNow(_ count: Int, limit: Duration) -> Int {
         let end = ContinuousClock.now + limit
         var seen = 0
         var chunk = [UInt8](repeating: 0, count: 1 << 20)

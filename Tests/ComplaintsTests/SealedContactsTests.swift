@@ -46,6 +46,24 @@ struct SealedContactsTests {
         }
     }
 
+    @Test func complaintsFiledBeforeSealingAreSealedAndStillRead() async throws {
+        try await ComplaintsHarness.run { h in
+            let filed = try await h.call(ComplaintsFile.self, .sample(phone: Self.phone, email: Self.email))
+            // As a row written before migration 0005 looks.
+            try await h.database.execute("""
+                UPDATE complaints SET complainant_phone = \("+86" + Self.phone), complainant_email = \(Self.email),
+                    phone_cipher = NULL, email_cipher = NULL, contact_key_id = NULL
+                """)
+            let legacy = try await h.call(ComplaintsGet.self, .init(complaintId: filed.id))
+            #expect(legacy.complaint.emailMasked == filed.emailMasked)
+            #expect(try await ComplaintsService.sealLegacyContacts(database: h.database, configuration: h.settings, batchSize: 1) == 1)
+            #expect(try await h.count("SELECT count(*)::int AS n FROM complaints WHERE complainant_phone IS NOT NULL OR complainant_email IS NOT NULL") == 0)
+            #expect(try await h.count("SELECT count(*)::int AS n FROM complaints WHERE phone_cipher IS NOT NULL AND email_cipher IS NOT NULL") == 1)
+            let sealed = try await h.call(ComplaintsGet.self, .init(complaintId: filed.id))
+            #expect(sealed.complaint.phoneMasked == filed.phoneMasked && sealed.complaint.emailMasked == filed.emailMasked)
+        }
+    }
+
     @Test func anOlderKeyStillOpensWhatItSealed() throws {
         let old = try ComplaintsConfiguration.defaults
         var rotated = old

@@ -27,8 +27,8 @@ struct GatewayAbuseTests {
             idle.append(try RawTCPSocket(port: gateway.port))
             try await Task.sleep(for: .seconds(1))
             let extra = try RawTCPSocket(port: gateway.port)
-            try extra.send(Self.catalogRequest)
-            let (bytes, closed) = extra.readUntilClosed(limit: .seconds(5))
+            try await extra.send(Self.catalogRequest)
+            let (bytes, closed) = try await extra.readUntilClosed(limit: .seconds(5))
             let answer = String(decoding: bytes, as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(200))")
             #expect(answer.contains(#""kind":"overloaded""#))
@@ -45,17 +45,17 @@ struct GatewayAbuseTests {
         try await GatewayFixture.with(environment: ["ONESTOP_GATEWAY_READ_TIMEOUT_MS": "800"]) { gateway in
             let slowHead = try RawTCPSocket(port: gateway.port, timeout: .milliseconds(20))
             let slowBody = try RawTCPSocket(port: gateway.port, timeout: .milliseconds(20))
-            try slowBody.send("POST /v1/public/track HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
+            try await slowBody.send("POST /v1/public/track HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n")
             let head = Array("GET /v1/catalog HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 100))\r\n".utf8)
             let started = ContinuousClock.now
             var headClosed: Duration?
             var bodyClosed: Duration?
             var index = 0
             while (headClosed == nil || bodyClosed == nil), ContinuousClock.now - started < .seconds(8) {
-                if headClosed == nil, (try? slowHead.send([head[index % head.count]])) != 1 || slowHead.readUntilClosed(limit: .milliseconds(40)).closed {
+                if headClosed == nil, try await Self.isClosed(slowHead, afterSending: head[index % head.count]) {
                     headClosed = ContinuousClock.now - started
                 }
-                if bodyClosed == nil, (try? slowBody.send([UInt8(ascii: " ")])) != 1 || slowBody.readUntilClosed(limit: .milliseconds(40)).closed {
+                if bodyClosed == nil, try await Self.isClosed(slowBody, afterSending: UInt8(ascii: " ")) {
                     bodyClosed = ContinuousClock.now - started
                 }
                 index += 1
@@ -69,6 +69,12 @@ struct GatewayAbuseTests {
         }
     }
 
+    /// Sends one byte; true when the peer has closed (the send fails or the close is read).
+    static func isClosed(_ socket: RawTCPSocket, afterSending byte: UInt8) async throws -> Bool {
+        guard (try? await socket.send([byte])) == 1 else { return true }
+        return try await socket.readUntilClosed(limit: .milliseconds(40)).closed
+    }
+
     @Test("a client pipelining requests it never reads does not grow the gateway's memory")
     func neverReads() async throws {
         try await GatewayFixture.with { gateway in
@@ -80,7 +86,7 @@ struct GatewayAbuseTests {
             var batch: [UInt8] = []
             for _ in 0..<count { batch += request }
             let before = residentBytes()
-            _ = try greedy.send(batch)
+            _ = try await greedy.send(batch)
             try await Task.sleep(for: .seconds(1))
             // Served meanwhile.
             #expect(try await gateway.request("GET", "/v1/catalog").status == 200)
@@ -109,9 +115,9 @@ struct GatewayAbuseTests {
             // Invalid UTF-8 inside a string, sent raw.
             let socket = try RawTCPSocket(port: gateway.port)
             let body: [UInt8] = Array(#"{"trackingNumber":""#.utf8) + [0xC0, 0xAF, 0xED, 0xA0, 0x80] + Array(#"","accessCode":"x"}"#.utf8)
-            try socket.send("POST /v1/public/track HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
-            _ = try socket.send(body)
-            let (bytes, closed) = socket.readUntilClosed(limit: .seconds(30))
+            try await socket.send("POST /v1/public/track HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n")
+            _ = try await socket.send(body)
+            let (bytes, closed) = try await socket.readUntilClosed(limit: .seconds(30))
             let answer = String(decoding: bytes, as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 400"), "\(answer.prefix(200)) (closed: \(closed))")
             #expect(answer.contains("invalid_params"))

@@ -28,7 +28,7 @@ struct RPCServerAbuseTests {
                 try await waitUntil { server.openConnectionCount == limit }
                 // One over the limit: told why, then closed.
                 let extra = try RawTCPSocket(port: port)
-                let (bytes, closed) = extra.readUntilClosed(limit: .seconds(5))
+                let (bytes, closed) = try await extra.readUntilClosed(limit: .seconds(5))
                 #expect(closed)
                 let refusal = try json(String(decoding: bytes, as: UTF8.self).split(separator: "\n").first.map(String.init))
                 #expect(refusal["error"]?["data"]?["kind"] == "overloaded")
@@ -46,44 +46,44 @@ struct RPCServerAbuseTests {
             let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
             let before = residentBytes()
             var peak = before
-            try socket.send(#"{"jsonrpc":"2.0","method":"test.echo","params":{"text":""#)
+            try await socket.send(#"{"jsonrpc":"2.0","method":"test.echo","params":{"text":""#)
             for index in 0..<64 {
-                #expect(try socket.send(chunk) == chunk.count)
+                #expect(try await socket.send(chunk) == chunk.count)
                 if index % 8 == 7 { peak = max(peak, residentBytes()) }
             }
             // A pause mid-line: the server must be waiting, not answering or closing.
             socket.setTimeout(.milliseconds(300))
-            let pause = socket.receive(maximum: 1024)
+            let pause = try await socket.receive(maximum: 1024)
             #expect(pause.bytes.isEmpty && pause.timedOut)
             socket.setTimeout(.seconds(20))
-            try socket.send(#""},"id":1}"# + "\n")
-            let answer = try json(socket.readLines(1, limit: .seconds(20)).first)
+            try await socket.send(#""},"id":1}"# + "\n")
+            let answer = try json(try await socket.readLines(1, limit: .seconds(20)).first)
             #expect(answer["error"]?["code"] == -32600)
             #expect(answer["error"]?["data"]?["limit"] == .integer(Int64(RPCLimits.defaultMaxLineLength)))
             // Drained as it came: growth far below the 64 MiB sent (generous for other tests
             // running in the same process).
             #expect(peak - before < 40 << 20, "resident memory grew by \((peak - before) >> 20) MiB")
-            try socket.send(Self.ping)
-            #expect(try json(socket.readLines(1, limit: .seconds(5)).first)["id"] == "p")
+            try await socket.send(Self.ping)
+            #expect(try json(try await socket.readLines(1, limit: .seconds(5)).first)["id"] == "p")
         }
     }
 
     @Test func aClientThatNeverReadsIsNoLongerReadFromWhileOthersAreServed() async throws {
         let calls = Atomic<Int>(0)
         var methods = testMethods()
-        let answer = String(repeating: "a", count: 32 << 10)
+        let answer = String(repeating: "a", count: 16 << 10)
         methods.register(name: "test.blob") { _, _ in
             calls.add(1, ordering: .relaxed)
             return .string(answer)
         }
         try await withServer({ $0.maxInFlightPerConnection = 4 }, methods: methods) { _, port in
             let greedy = try RawTCPSocket(port: port, receiveBuffer: 16 << 10, timeout: .milliseconds(500))
-            // 1,500 short requests (~70 KiB) fit the kernel's buffers, so they all go at once.
-            let requests = 1500
+            // 1,000 short requests (~47 KiB) fit the kernel's buffers, so they all go at once.
+            let requests = 1000
             let request = Array(#"{"jsonrpc":"2.0","method":"test.blob","id":1}"#.utf8) + [UInt8(ascii: "\n")]
             var batch: [UInt8] = []
             for _ in 0..<requests { batch += request }
-            #expect(try greedy.send(batch) == batch.count)
+            #expect(try await greedy.send(batch) == batch.count)
             // Wait until the server stops making progress (or has run everything).
             var run = 0
             var still = 0
@@ -93,17 +93,18 @@ struct RPCServerAbuseTests {
                 still = now == run ? still + 1 : 0
                 run = now
             }
-            // 1,500 answers of 32 KiB are 48 MiB; the server may only run what fits the
-            // kernel's buffers and its write watermark (a few MiB: ~120 calls measured), then
-            // stops reading. Without backpressure on writes it ran all 1,500 in 0.6 s.
-            #expect(run < 400, "the server ran \(run) of \(requests) calls for a peer that reads nothing")
+            // 1,000 answers of 16 KiB are 16 MiB; the server may only run what fits the
+            // kernel's buffers and its write watermark (about 4 MiB), then stops reading.
+            // Without backpressure on writes it ran them all (1,500 of 1,500 with 32 KiB
+            // answers, 48 MiB held, in 0.6 s).
+            #expect(run < 600, "the server ran \(run) of \(requests) calls for a peer that reads nothing")
             try await withLineClient(port: port) { other in
                 try await other.send(Self.ping)
                 #expect(try json(await other.readLine())["id"] == "p")
             }
             // Once it reads, it gets everything, and the rest of its requests run.
             greedy.setTimeout(.seconds(2))
-            #expect(greedy.countNewlines(requests, limit: .seconds(60)) == requests)
+            #expect(try await greedy.countNewlines(requests, limit: .seconds(60)) == requests)
             #expect(calls.load(ordering: .relaxed) == requests)
         }
     }
@@ -118,7 +119,9 @@ struct RPCServerAbuseTests {
             try await withLineClient(port: port) { other in
                 var index = 0
                 while ContinuousClock.now - started < .seconds(10) {
-                    if (try? slow.send([drip[index % drip.count]])) != 1 || slow.readUntilClosed(limit: .milliseconds(100)).closed {
+                    let sent = try? await slow.send([drip[index % drip.count]])
+                    let gone = sent != 1 ? true : try await slow.readUntilClosed(limit: .milliseconds(100)).closed
+                    if gone {
                         closedAfter = ContinuousClock.now - started
                         break
                     }
@@ -156,14 +159,16 @@ struct RPCServerAbuseTests {
     @Test func hugeJSONWithinTheLineLimitIsServed() async throws {
         try await withServer { _, port in
             try await withLineClient(port: port) { client in
-                // ~700 KiB of numbers: legitimate, answered.
-                let numbers = Array(repeating: "1", count: 350_000).joined(separator: ",")
+                // Large but legitimate lines are answered. Kept moderate: lines are decoded on the
+                // event loop, and a 1 MiB line holds it for a while in a debug build, slowing
+                // every other test in the process.
+                let numbers = Array(repeating: "1", count: 100_000).joined(separator: ",")
                 try await client.send(#"{"jsonrpc":"2.0","method":"sum","params":["# + numbers + #"],"id":1}"# + "\n")
-                #expect(try json(await client.readLine(timeout: .seconds(20)))["result"] == 350_000)
-                // A batch of 10,000 calls (~550 KiB) is one line within the limit: answered as one.
-                let batch = (1...10_000).map { #"{"jsonrpc":"2.0","method":"sum","params":[1,\#($0)],"id":\#($0)}"# }
+                #expect(try json(await client.readLine(timeout: .seconds(20)))["result"] == 100_000)
+                // A batch of 2,000 calls is one line: answered as one.
+                let batch = (1...2_000).map { #"{"jsonrpc":"2.0","method":"sum","params":[1,\#($0)],"id":\#($0)}"# }
                 try await client.send("[" + batch.joined(separator: ",") + "]\n")
-                #expect(try json(await client.readLine(timeout: .seconds(30))).arrayValue?.count == 10_000)
+                #expect(try json(await client.readLine(timeout: .seconds(30))).arrayValue?.count == 2_000)
                 try await client.send(Self.ping)
                 #expect(try json(await client.readLine(timeout: .seconds(10)))["id"] == "p")
             }

@@ -76,6 +76,27 @@ struct ComplaintStore: Sendable {
         )
     }
 
+    /// Seals up to `limit` rows whose contacts are still in the clear columns (filed before
+    /// migration 0005) and clears those columns.
+    func sealLegacyContacts(limit: Int, connection: PostgresConnection) async throws -> Int {
+        let rows = try await connection.query("""
+            SELECT id, complainant_phone, complainant_email FROM complaints
+            WHERE complainant_phone IS NOT NULL OR complainant_email IS NOT NULL
+            LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            """)
+        for row in rows {
+            let phone = try row.decode(String?.self, column: "complainant_phone")
+            let email = try row.decode(String?.self, column: "complainant_email")
+            try await connection.execute("""
+                UPDATE complaints SET contact_key_id = \(sealer.currentKeyID),
+                    phone_cipher = \(try phone.map { try sealer.seal($0) }), email_cipher = \(try email.map { try sealer.seal($0) }),
+                    complainant_phone = NULL, complainant_email = NULL
+                WHERE id = \(try row.decode(UUID.self, column: "id"))
+                """)
+        }
+        return rows.count
+    }
+
     // MARK: Complaints
 
     func find(idempotencyKey: String, connection: PostgresConnection) async throws -> ComplaintRecord? {

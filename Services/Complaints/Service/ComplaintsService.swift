@@ -31,7 +31,10 @@ public enum ComplaintsService {
             },
             backgroundServices: { context in
                 guard let settings = try? configuration() else { return [] }
-                return [DeadlineMonitor(configuration: settings, database: context.database, logger: context.logger)]
+                return [
+                    DeadlineMonitor(configuration: settings, database: context.database, logger: context.logger),
+                    ContactResealer(configuration: settings, database: context.database, logger: context.logger),
+                ]
             },
             outboxSealing: (try? configuration()).map { ContactSealing(configuration: $0) }
         )
