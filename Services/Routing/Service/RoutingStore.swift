@@ -187,15 +187,6 @@ enum RoutingStore {
         }
     }
 
-    /// The department a rule routes to: the rule for the priority first, then the general one.
-    static func ruleDepartment(serviceType: String, priority: CasePriority, on c: PostgresConnection) async throws -> String? {
-        try await c.query("""
-            SELECT department FROM routing_rules
-            WHERE service_type = \(serviceType) AND priority IN (\(priority.rawValue), '*')
-            ORDER BY priority = '*' LIMIT 1
-            """).first?.decode(String.self, column: "department")
-    }
-
     /// Locks and returns the qualified active handler of `department` with the fewest open cases
     /// relative to capacity; among equals the one who waited longest since their last case.
     ///
@@ -364,20 +355,6 @@ enum RoutingStore {
             pickup: try pickup.map { try $0.decode(Pickup.self) },
             completedAt: try row.decode(Date?.self, column: "completed_at")
         )
-    }
-
-    /// `atRiskOn` comes with the due date (settings.atRiskDate); `at` is routing's clock, so a
-    /// sped-up test clock and the stored creation time agree.
-    static func insertAssignment(_ a: AssignmentRecord, atRiskOn: LocalDate, at: Date, on c: PostgresConnection) async throws {
-        try await c.execute("""
-            INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
-                confidentiality, customer_name, department, handler_id, state, accepted_on, time_limit_days,
-                paused_days, extended_days, max_extension_days, due_date, at_risk_on, created_at, updated_at)
-            VALUES (\(a.id), \(a.caseId), \(a.trackingNumber), \(a.serviceType), \(a.serviceName), \(a.priority.rawValue),
-                \(a.confidentiality), \(a.customerName), \(a.department), \(a.handlerId), \(a.state.rawValue),
-                \(a.acceptedOn.description)::date, \(a.timeLimitDays), \(a.pausedDays), \(a.extendedDays),
-                \(a.maxExtensionDays), \(a.dueDate.description)::date, \(atRiskOn.description)::date, \(at), \(at))
-            """)
     }
 
     /// Writes back every mutable field of an assignment, with the at-risk day of its due date.
