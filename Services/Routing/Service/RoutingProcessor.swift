@@ -373,10 +373,13 @@ struct RoutingProcessor: Sendable {
     func listDepartmentQueue(_ p: RoutingListDepartmentQueue.Params) async throws -> RoutingListDepartmentQueue.Result {
         let limit = p.limit ?? 100
         guard (1...1_000).contains(limit) else { throw RPCError.invalidParams("limit must be 1...1000, not \(limit)") }
+        let cursor = try p.cursor.map { token throws(RPCError) in try ListCursor(token: token) }
         let states = p.states ?? [.assigned, .inProgress, .infoRequested]
         return try await database.withConnection { c in
-            let rows = try await RoutingStore.queue(department: p.department, states: states, handler: p.handler, limit: limit, on: c)
-            return .init(items: rows.map { $0.view() })
+            // One row more than asked tells whether another page follows.
+            let rows = try await RoutingStore.queue(department: p.department, states: states, handler: p.handler, after: cursor, limit: limit + 1, on: c)
+            let page = Array(rows.prefix(limit))
+            return .init(items: page.map { $0.view() }, nextCursor: rows.count > limit ? page.last.map { ListCursor(inQueueAfter: $0).token } : nil)
         }
     }
 

@@ -253,16 +253,35 @@ enum RoutingStore {
             """).first?.decode(Date.self, column: "at")
     }
 
+    /// A department's open cases after `cursor`, most urgent first, then by due date and id. The
+    /// order is an index's (migration 0006), so a page costs the same at any depth.
     static func queue(
-        department: String, states: [RoutingAssignmentState], handler: String?, limit: Int, on c: PostgresConnection
+        department: String, states: [RoutingAssignmentState], handler: String?, after cursor: ListCursor?, limit: Int, on c: PostgresConnection
     ) async throws -> [AssignmentRecord] {
-        try await c.query("""
-            SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
-            WHERE department = \(department) AND state <> 'completed' AND state = ANY(\(states.map(\.rawValue)))
-              AND (\(handler)::text IS NULL OR handler_id = \(handler))
-            ORDER BY CASE priority WHEN 'urgent' THEN 2 WHEN 'special' THEN 1 ELSE 0 END DESC, due_date, created_at
-            LIMIT \(limit)
-            """).map(decodeAssignment)
+        try await c.query(queueQuery(department: department, states: states, handler: handler, after: cursor, limit: limit)).map(decodeAssignment)
+    }
+
+    static func queueQuery(department: String, states: [RoutingAssignmentState], handler: String?, after cursor: ListCursor?, limit: Int) -> SQL {
+        """
+        SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
+        WHERE department = \(department) AND state <> 'completed' AND state = ANY(\(states.map(\.rawValue)))
+          AND (\(handler)::text IS NULL OR handler_id = \(handler))
+          AND (\(unsafeRaw: urgencyOrder), routing_assignments.due_date, id)
+              > (\(cursor?.urgency ?? -1), \(cursor?.due.postgres ?? ListCursor.lowestDate), \(cursor?.id ?? ListCursor.lowestID))
+        ORDER BY \(unsafeRaw: urgencyOrder), routing_assignments.due_date, id
+        LIMIT \(limit)
+        """
+    }
+
+    /// Urgent first, then special, then regular; written exactly as the queue index is.
+    static let urgencyOrder = "(CASE priority WHEN 'urgent' THEN 0 WHEN 'special' THEN 1 ELSE 2 END)"
+
+    static func urgency(of priority: CasePriority) -> Int {
+        switch priority {
+        case .urgent: 0
+        case .special: 1
+        default: 2
+        }
     }
 
     /// Past the due date: running after it, or paused since after it (the same rule as
