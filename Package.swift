@@ -134,6 +134,13 @@ var targets: [Target] = [
         dependencies: ["SystemHarness", nio, nioPosix],
         swiftSettings: swiftSettings
     ),
+    // The chaos run, long version (`make chaos`); the short one is an end-to-end test.
+    .executableTarget(
+        name: "onestop-chaos",
+        dependencies: ["SystemHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Tests/Chaos",
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "messaging-probe",
         dependencies: [
