@@ -77,6 +77,11 @@ public final class FaultProxy: Sendable {
     /// How many client connections are open through the proxy (held ones included).
     public var openConnections: Int { state.withLock { $0.links.count } }
 
+    /// Each open connection: whether both sides are active and the bytes forwarded each way.
+    public var connectionStates: [String] {
+        state.withLock { Array($0.links.values) }.map(\.summary)
+    }
+
     /// Switches to `fault`; open connections are affected at once.
     public func set(_ fault: Fault) {
         let links = state.withLock { state -> [Link] in
@@ -152,6 +157,20 @@ private final class Link: Sendable {
     let inbound: any Channel
     let delay: @Sendable () -> Duration
     private let outbound = Mutex<OutboundState>(.none)
+    /// Bytes forwarded to the target and back to the client.
+    let toTarget = Atomic<Int>(0)
+    let toClient = Atomic<Int>(0)
+
+    var summary: String {
+        let side: String
+        switch outbound.withLock({ $0 }) {
+        case .none: side = "not connected"
+        case .connecting: side = "connecting"
+        case .connected(let channel): side = "target \(channel.isActive ? "active" : "inactive")"
+        case .closed: side = "closed"
+        }
+        return "client \(inbound.isActive ? "active" : "inactive"), \(side), \(toTarget.load(ordering: .relaxed)) B out, \(toClient.load(ordering: .relaxed)) B back"
+    }
 
     private enum OutboundState {
         case none
@@ -212,8 +231,8 @@ private final class Link: Sendable {
     }
 
     private func connect(targetHost: String, targetPort: Int) {
-        let toTarget = RelayHandler(delay: delay)
-        let toClient = RelayHandler(delay: delay)
+        let toTarget = RelayHandler(delay: delay, counter: { [weak self] in self?.toTarget.add($0, ordering: .relaxed) })
+        let toClient = RelayHandler(delay: delay, counter: { [weak self] in self?.toClient.add($0, ordering: .relaxed) })
         let inbound = inbound
         let eventLoop = inbound.eventLoop
         ClientBootstrap(group: eventLoop)
@@ -270,8 +289,13 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
     private var pendingRead = false
     private var lastDue = NIODeadline.uptimeNanoseconds(0)
     private let delay: @Sendable () -> Duration
+    /// Counts the bytes this side read (and forwards).
+    private let counter: @Sendable (Int) -> Void
 
-    init(delay: @escaping @Sendable () -> Duration) { self.delay = delay }
+    init(delay: @escaping @Sendable () -> Duration, counter: @escaping @Sendable (Int) -> Void) {
+        self.delay = delay
+        self.counter = counter
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -282,6 +306,7 @@ private final class RelayHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        counter(bytes.readableBytes)
         let wait = delay()
         let now = NIODeadline.now()
         guard wait > .zero || lastDue > now else {

@@ -270,6 +270,9 @@ public final class OneStopSystem: Sendable {
     /// The connection string of a part's database (the worker's is review's).
     public func databaseURL(_ part: Part) -> String? { environments[part]?["ONESTOP_DATABASE_URL"] }
 
+    /// The line-protocol port a part listens on (nil for the worker).
+    public func rpcPort(_ part: Part) -> Int? { environments[part]?["ONESTOP_RPC_PORT"].flatMap { Int($0) } }
+
     /// The administrator's connection to the cluster all the databases live in.
     public var clusterAdministration: PostgresConfiguration { cluster.adminConfiguration }
 

@@ -2,6 +2,7 @@ import Contracts
 import JSONCoding
 import Logging
 import NIOCore
+import NIOPosix
 import Postgres
 import Synchronization
 
@@ -42,6 +43,8 @@ public struct ChaosRun: Sendable {
         public var connections: Int
         /// The faults of each round; nil for `ChaosFault.round(_:)` (every kind).
         public var faults: [ChaosFault]?
+        /// Environment settings of parts (a log level, for one).
+        public var overrides: [OneStopSystem.Part: [String: String]] = [:]
 
         /// For `make test`: every fault once, briefly, about 150 cases.
         public static let short = Configuration(
@@ -79,7 +82,9 @@ public struct ChaosRun: Sendable {
     /// Starts a system of its own (its own Postgres cluster, the proxy on the routing →
     /// notification link), runs the load and the faults, drains, accounts, stops the system.
     public func run() async throws -> ChaosReport {
-        let system = try await OneStopSystem.start(dedicatedDatabase: true, linkFaults: true)
+        // The proxy only where a link is cut (without it, routing talks to notification directly).
+        let cutsLinks = (configuration.faults ?? ChaosFault.round(0)).contains { if case .linkCut = $0 { true } else { false } }
+        let system = try await OneStopSystem.start(overrides: configuration.overrides, dedicatedDatabase: true, linkFaults: cutsLinks)
         do {
             let report = try await run(on: system)
             await system.stop()
@@ -136,7 +141,7 @@ public struct ChaosRun: Sendable {
         let account: ChaosAccount
         let drained: Double
         do {
-            (account, drained) = try await drain(checker, submissions)
+            (account, drained) = try await drain(checker, submissions, system: system)
             await checker.close()
         } catch {
             await checker.close()
@@ -150,7 +155,7 @@ public struct ChaosRun: Sendable {
 
     /// Accounts every second until everything is settled or the drain limit passes, then once
     /// more a few seconds later: redeliveries after a lease or two would show as duplicates.
-    private func drain(_ checker: ChaosChecker, _ submissions: Submissions) async throws -> (ChaosAccount, Double) {
+    private func drain(_ checker: ChaosChecker, _ submissions: Submissions, system: OneStopSystem) async throws -> (ChaosAccount, Double) {
         let started = ContinuousClock.now
         var account = try await checker.account(submissions.all)
         while !account.settled, ContinuousClock.now - started < configuration.drainLimit {
@@ -165,7 +170,57 @@ public struct ChaosRun: Sendable {
         let unfinished = account.unfinished
         let sample = unfinished.count <= 6 ? unfinished : Array(unfinished.prefix(3) + unfinished.suffix(3))
         for (id, tracking) in sample { account.diagnoses.append(await checker.diagnose(id, tracking: tracking)) }
+        if !account.unfinished.isEmpty, let proxy = system.routingToNotification {
+            account.diagnoses.append("  routing → notification proxy connections:\n" + proxy.connectionStates.map { "    \($0)" }.joined(separator: "\n"))
+            account.diagnoses.append("  event loops: " + (await eventLoopsAnswer()))
+            if let port = system.rpcPort(.notification) {
+                account.diagnoses.append("  a line to notification directly: \(await firstAnswer(port: port))")
+            }
+            account.diagnoses.append("  a line to notification through the proxy: \(await firstAnswer(port: proxy.port))")
+        }
+        if !account.unfinished.isEmpty { account.diagnoses.append("  the services' last log lines:\n" + system.logs(lines: 12)) }
         return (account, drained)
+    }
+
+    /// Sends one request line to `port` and returns the first bytes answered (or what went wrong)
+    /// within 3 s: whether anything listens and answers there at all.
+    private func firstAnswer(port: Int) async -> String {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(3))
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+                }
+            return try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(string: "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"sys.ping\"}\n"))
+                return try await withThrowingTaskGroup(of: String.self) { group in
+                    group.addTask {
+                        for try await chunk in inbound { return String(buffer: chunk).prefix(120).description }
+                        return "closed without an answer"
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: .seconds(3))
+                        return "no answer within 3 s"
+                    }
+                    let first = try await group.next() ?? "?"
+                    group.cancelAll()
+                    return first
+                }
+            }
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    private func eventLoopsAnswer() async -> String {
+        var answers: [String] = []
+        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+            let answered = Flag()
+            loop.execute { answered.set() }
+            try? await Task.sleep(for: .milliseconds(200))
+            answers.append(answered.isSet ? "ok" : "BLOCKED")
+        }
+        return answers.joined(separator: " ")
     }
 
     private enum Outcome: Sendable {
