@@ -62,9 +62,13 @@ public final class FaultProxy: Sendable {
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard let proxy = box.proxy else { return channel.close() }
-                proxy.accepted(channel)
-                return channel.eventLoop.makeSucceededVoidFuture()
+                // The link starts once the client's channel is registered and active.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ActivationHandler { channel in
+                        guard let proxy = box.proxy else { return channel.close(promise: nil) }
+                        proxy.accepted(channel)
+                    })
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         port = server.localAddress?.port ?? 0
@@ -139,6 +143,19 @@ public final class FaultProxy: Sendable {
         case .none, .latency:
             link.flow(targetHost: targetHost, targetPort: targetPort)
         }
+    }
+}
+
+/// Calls back when its channel becomes active; passes everything on.
+private final class ActivationHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    private let activated: @Sendable (any Channel) -> Void
+
+    init(_ activated: @escaping @Sendable (any Channel) -> Void) { self.activated = activated }
+
+    func channelActive(context: ChannelHandlerContext) {
+        activated(context.channel)
+        context.fireChannelActive()
     }
 }
 

@@ -71,6 +71,15 @@ final class ChaosChecker: Sendable {
         for row in try await review.query("SELECT case_id, count(*)::int8 AS n FROM review_tasks GROUP BY case_id") {
             reviewTasks[try row.decode(String.self, column: "case_id")] = Int(try row.decode(Int64.self, column: "n"))
         }
+        // Checks that could not run (intake down while the worker asked it) send the case to a
+        // person by design: such a case is held for a reviewer, not lost.
+        var heldForReviewer = Set<String>()
+        for row in try await review.query("""
+            SELECT DISTINCT t.case_id FROM review_tasks t JOIN review_check_results r ON r.task_id = t.id
+            WHERE t.state IN ('assigned', 'awaiting_decision') AND r.outcome = 'could_not_verify'
+            """) {
+            heldForReviewer.insert(try row.decode(String.self, column: "case_id"))
+        }
         var dispatches: [String: Int] = [:]
         for row in try await routing.query("""
             SELECT a.case_id, count(s.id) FILTER (WHERE s.kind = 'dispatch')::int8 AS n
@@ -158,7 +167,10 @@ final class ChaosChecker: Sendable {
                 continue
             }
             var missing: [String] = []
-            if let found {
+            if let found, heldForReviewer.contains(found.id) {
+                account.heldForReviewer.append(found.tracking)
+                if found.status != "in_review" { missing.append("status \(found.status) while held for a reviewer") }
+            } else if let found {
                 if !Self.routedOrLater.contains(found.status) { missing.append("status \(found.status)") }
                 if (reviewTasks[found.id] ?? 0) == 0 { missing.append("no review task") }
                 if (dispatches[found.id] ?? 0) == 0 { missing.append("no dispatch") }
@@ -231,6 +243,9 @@ public struct ChaosAccount: Sendable {
     /// A definite 4xx.
     public var refused = 0
     public var lost: [String] = []
+    /// Cases a person must now decide because a check could not run during a fault (review's
+    /// design: `could_not_verify` goes to a reviewer); their end state is "in review".
+    public var heldForReviewer: [String] = []
     /// The lost and incomplete cases' ids and tracking numbers, for `ChaosChecker.diagnose`.
     var unfinished: [(id: String, tracking: String)] = []
     /// Where the first few unfinished cases stand (filled in after the last accounting).
@@ -285,6 +300,7 @@ public struct ChaosReport: Sendable, CustomStringConvertible {
             row("  recovered (found, complete)", a.recovered - a.recoveredIncomplete.count),
             row("  found, incomplete", a.recoveredIncomplete.count),
             row("  not found", a.unknown - a.recovered),
+            row("held for a reviewer (unverifiable check)", a.heldForReviewer.count),
             row("**lost**", a.lost.count),
             row("**duplicated**", a.duplicated.count),
             row("**unexpected**", a.unexpected.count),
