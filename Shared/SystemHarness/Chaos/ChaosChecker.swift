@@ -103,6 +103,7 @@ final class ChaosChecker: Sendable {
         for message in system.sms.smsMessages() { sms[message.recipient, default: []].append(message.key) }
         var email: [String: Int] = [:]
         var staff: [String: Int] = [:]
+        var staffIDs: [String: Set<String>] = [:]
         for message in system.mail.emailMessages() {
             if message.recipient.hasSuffix("@hall.example.org") {
                 let subject = message.text.split(separator: "\n").first.map(String.init) ?? ""
@@ -112,6 +113,7 @@ final class ChaosChecker: Sendable {
                     continue
                 }
                 staff[tracking, default: 0] += 1
+                staffIDs[tracking, default: []].insert(message.key ?? "")
             } else {
                 email[message.recipient, default: 0] += 1
             }
@@ -154,7 +156,10 @@ final class ChaosChecker: Sendable {
             if let found {
                 if (reviewTasks[found.id] ?? 0) > 1 { account.duplicated.append("case \(found.tracking): \(reviewTasks[found.id]!) review tasks") }
                 if (dispatches[found.id] ?? 0) > 1 { account.duplicated.append("case \(found.tracking): \(dispatches[found.id]!) dispatches") }
-                if (staff[found.tracking] ?? 0) > 1 { account.duplicated.append("case \(found.tracking): \(staff[found.tracking]!) assignment emails") }
+                if (staff[found.tracking] ?? 0) > 1 {
+                    account.duplicated.append("case \(found.tracking): \(staff[found.tracking]!) assignment emails\(staffIDs[found.tracking]?.count == 1 ? " (one Message-ID)" : "")")
+                    account.duplicatedCases.append((found.id, found.tracking))
+                }
             }
             if smsKeys.count > 1 {
                 let sameKey = Set(smsKeys.compactMap { $0 }).count == 1
@@ -223,6 +228,16 @@ extension ChaosChecker {
                 FROM messaging_jobs WHERE payload::text LIKE \(like) AND status <> 'done'
                 """)
         }
+        await collect("notification attempt", notification, """
+            SELECT d.channel, a.attempt::text AS attempt, a.outcome, a.started_at::text AS started, a.finished_at::text AS finished
+            FROM notification_messages m JOIN notification_deliveries d ON d.message_id = m.id
+            JOIN notification_attempts a ON a.delivery_id = d.id WHERE m.subject_id = \(caseID) ORDER BY a.id
+            """)
+        await collect("notification job", notification, """
+            SELECT j.id::text AS id, j.status, j.attempts::text AS attempts, j.created_at::text AS created, j.finished_at::text AS finished
+            FROM notification_messages m JOIN notification_deliveries d ON d.message_id = m.id
+            JOIN messaging_jobs j ON j.payload->>'delivery' = d.id::text WHERE m.subject_id = \(caseID) ORDER BY j.id
+            """)
         await collect("notification message", notification, """
             SELECT m.key, d.channel, d.status, d.attempts::text AS attempts, left(coalesce(d.last_error, ''), 120) AS error
             FROM notification_messages m JOIN notification_deliveries d ON d.message_id = m.id WHERE m.subject_id = \(caseID)
@@ -248,6 +263,7 @@ public struct ChaosAccount: Sendable {
     public var heldForReviewer: [String] = []
     /// The lost and incomplete cases' ids and tracking numbers, for `ChaosChecker.diagnose`.
     var unfinished: [(id: String, tracking: String)] = []
+    var duplicatedCases: [(id: String, tracking: String)] = []
     /// Where the first few unfinished cases stand (filled in after the last accounting).
     public var diagnoses: [String] = []
     public var recoveredIncomplete: [String] = []

@@ -178,6 +178,7 @@ public struct ChaosRun: Sendable {
             }
             account.diagnoses.append("  a line to notification through the proxy: \(await firstAnswer(port: proxy.port))")
         }
+        for (id, tracking) in account.duplicatedCases.prefix(3) { account.diagnoses.append(await checker.diagnose(id, tracking: tracking)) }
         if !account.unfinished.isEmpty { account.diagnoses.append("  the services' last log lines:\n" + system.logs(lines: 12)) }
         return (account, drained)
     }
