@@ -80,13 +80,14 @@ public final class KeepAliveHTTPClient: Sendable {
             head.headers.add(name: "Content-Type", value: "application/json")
             head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         }
+        let request = head
         let channel = connection.channel
         let handler = connection.handler
         let promise = channel.eventLoop.makePromise(of: Response.self)
         let timeout = timeout
         channel.eventLoop.execute {
             handler.expect(promise)
-            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.head(request), promise: nil)
             if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
             channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             if let timeout {
