@@ -12,7 +12,11 @@ import Foundation
 /// - **lost**: acknowledged (201) but not at its end state: routed, reviewed once, dispatched
 ///   once, the customer's SMS and email and the handler's email delivered;
 /// - **duplicated**: an effect or a message twice (two review tasks or dispatches for a case,
-///   two SMS or emails of one message);
+///   two different SMS or emails for one event);
+/// - **re-sent with the same key**: one message handed to the provider again, under the same
+///   idempotency key (SMS) or Message-ID (email), because notification was killed between the
+///   provider's acceptance and the record of it. No send and record can be one transaction;
+///   the key is how a provider (and a mail client) recognises the repeat. Counted apart.
 /// - **unexpected**: something nobody asked for (a case without one of the run's keys, a
 ///   message to someone who did not apply, a case found after a definite refusal);
 /// - **recovered**: the client never learnt the outcome (timeouts, 5xx) and the case was found,
@@ -29,6 +33,12 @@ final class ChaosChecker: Sendable {
     static let logger = Logger(label: "onestop.chaos", factory: { _ in SwiftLogNoOpLogHandler() })
     /// Intake's statuses at or past routing.
     static let routedOrLater = ["routed", "in_progress", "info_requested", "completed", "closed"]
+
+    /// Every copy carried the same non-empty key.
+    static func oneKey(_ keys: Set<String>?) -> Bool {
+        guard let keys, keys.count == 1, let key = keys.first else { return false }
+        return !key.isEmpty
+    }
 
     init(system: OneStopSystem, customers: [Customer], runID: String) throws {
         self.system = system
@@ -102,6 +112,7 @@ final class ChaosChecker: Sendable {
         var sms: [String: [String?]] = [:]
         for message in system.sms.smsMessages() { sms[message.recipient, default: []].append(message.key) }
         var email: [String: Int] = [:]
+        var emailIDs: [String: Set<String>] = [:]
         var staff: [String: Int] = [:]
         var staffIDs: [String: Set<String>] = [:]
         for message in system.mail.emailMessages() {
@@ -116,6 +127,7 @@ final class ChaosChecker: Sendable {
                 staffIDs[tracking, default: []].insert(message.key ?? "")
             } else {
                 email[message.recipient, default: 0] += 1
+                emailIDs[message.recipient, default: []].insert(message.key ?? "")
             }
         }
         let phones = Set(customers.map(\.e164))
@@ -156,16 +168,29 @@ final class ChaosChecker: Sendable {
             if let found {
                 if (reviewTasks[found.id] ?? 0) > 1 { account.duplicated.append("case \(found.tracking): \(reviewTasks[found.id]!) review tasks") }
                 if (dispatches[found.id] ?? 0) > 1 { account.duplicated.append("case \(found.tracking): \(dispatches[found.id]!) dispatches") }
-                if (staff[found.tracking] ?? 0) > 1 {
-                    account.duplicated.append("case \(found.tracking): \(staff[found.tracking]!) assignment emails\(staffIDs[found.tracking]?.count == 1 ? " (one Message-ID)" : "")")
+                if let count = staff[found.tracking], count > 1 {
+                    if Self.oneKey(staffIDs[found.tracking]) {
+                        account.resentWithSameKey.append("case \(found.tracking): \(count) assignment emails, one Message-ID")
+                    } else {
+                        account.duplicated.append("case \(found.tracking): \(count) assignment emails")
+                    }
                     account.duplicatedCases.append((found.id, found.tracking))
                 }
             }
             if smsKeys.count > 1 {
-                let sameKey = Set(smsKeys.compactMap { $0 }).count == 1
-                account.duplicated.append("case \(index): \(smsKeys.count) acceptance SMS\(sameKey ? " (one idempotency key)" : "")")
+                if smsKeys.allSatisfy({ $0 != nil }), Self.oneKey(Set(smsKeys.compactMap { $0 })) {
+                    account.resentWithSameKey.append("case \(index): \(smsKeys.count) acceptance SMS, one idempotency key")
+                } else {
+                    account.duplicated.append("case \(index): \(smsKeys.count) acceptance SMS")
+                }
             }
-            if (email[customer.email] ?? 0) > 1 { account.duplicated.append("case \(index): \(email[customer.email]!) acceptance emails") }
+            if let count = email[customer.email], count > 1 {
+                if Self.oneKey(emailIDs[customer.email]) {
+                    account.resentWithSameKey.append("case \(index): \(count) acceptance emails, one Message-ID")
+                } else {
+                    account.duplicated.append("case \(index): \(count) acceptance emails")
+                }
+            }
 
             // The end state.
             guard created != nil || (found != nil && !refused) else {
@@ -268,6 +293,8 @@ public struct ChaosAccount: Sendable {
     public var diagnoses: [String] = []
     public var recoveredIncomplete: [String] = []
     public var duplicated: [String] = []
+    /// One message sent again under its own key after a kill mid-send (see `ChaosChecker`).
+    public var resentWithSameKey: [String] = []
     public var unexpected: [String] = []
     /// Notification deliveries still pending or retrying, and outbox messages in the dead-letter state.
     public var openDeliveries = 0
@@ -319,11 +346,15 @@ public struct ChaosReport: Sendable, CustomStringConvertible {
             row("held for a reviewer (unverifiable check)", a.heldForReviewer.count),
             row("**lost**", a.lost.count),
             row("**duplicated**", a.duplicated.count),
+            row("re-sent with the same key (killed mid-send)", a.resentWithSameKey.count),
             row("**unexpected**", a.unexpected.count),
             row("deliveries still open", a.openDeliveries),
             row("outbox dead letters", a.deadLetters),
         ]
-        for (title, items) in [("lost", a.lost), ("found, incomplete", a.recoveredIncomplete), ("duplicated", a.duplicated), ("unexpected", a.unexpected)] where !items.isEmpty {
+        for (title, items) in [
+            ("lost", a.lost), ("found, incomplete", a.recoveredIncomplete), ("duplicated", a.duplicated),
+            ("re-sent with the same key", a.resentWithSameKey), ("unexpected", a.unexpected),
+        ] where !items.isEmpty {
             lines.append("")
             lines.append("  \(title) (\(items.count)):")
             lines += items.prefix(25).map { "    \($0)" }
