@@ -1,5 +1,5 @@
 # OneStop: `make run` to start everything locally, `make test` to run every test.
-.PHONY: deps run down clean test validate-deploy bench
+.PHONY: deps run down clean test validate-deploy bench fuzz chaos
 
 deps:
 	bash compose/local/setup.sh
@@ -37,3 +37,17 @@ bench: deps
 		.build/release/onestop-bench-gateway $$part || exit 1; \
 	done
 	cd Tests/Benchmarks/Compare && swift run -c release onestop-compare run --json ../../../.bench/compare.json
+
+# libFuzzer targets (Tests/Fuzz, a package of its own: everything in it is instrumented) for the
+# line framing, the JSON-RPC envelope, the JSON parser and the gateway's HTTP request decoding.
+# FUZZ_SECONDS per target: 30 by default (CI runs 20), 600 or more for a long run.
+fuzz:
+	bash Tests/Fuzz/run.sh
+
+# The long chaos run: 5,000 cases through the gateway while services are killed, Postgres is
+# stopped, notification is frozen and the routing -> notification link is cut (10 s each);
+# prints the accounting (lost, duplicated, unexpected, recovered) and fails unless nothing is
+# lost or duplicated. The short version runs in `make test` (Tests/EndToEnd/Scenarios/ChaosTests).
+chaos: deps
+	swift build
+	.build/debug/onestop-chaos --cases $${CHAOS_CASES:-5000}

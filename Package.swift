@@ -101,7 +101,10 @@ var targets: [Target] = [
     // the system benchmarks start it the same way.
     .target(
         name: "SystemHarness",
-        dependencies: ["TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
+        dependencies: [
+            "TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging, nio, nioPosix,
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ],
         path: "Shared/SystemHarness",
         swiftSettings: swiftSettings
     ),
@@ -130,6 +133,18 @@ var targets: [Target] = [
         name: "EndToEndTests",
         dependencies: ["SystemHarness", "TestSupport", "RPCTesting", "JSONCoding", "Contracts", "Postgres", logging],
         path: "Tests/EndToEnd",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "SystemHarnessTests",
+        dependencies: ["SystemHarness", nio, nioPosix],
+        swiftSettings: swiftSettings
+    ),
+    // The chaos run, long version (`make chaos`); the short one is an end-to-end test.
+    .executableTarget(
+        name: "onestop-chaos",
+        dependencies: ["SystemHarness", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        path: "Tests/Chaos",
         swiftSettings: swiftSettings
     ),
     .executableTarget(

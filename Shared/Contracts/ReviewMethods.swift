@@ -19,6 +19,8 @@ public enum ReviewTaskState: String, Codable, Sendable, CaseIterable {
     case decided
     /// The checks alone approved it (the catalog allows it and nothing was flagged).
     case approvedAutomatically = "approved_automatically"
+    /// The customer withdrew the application before a decision; nobody decides it.
+    case withdrawn
 }
 
 /// What an automated check found.
@@ -298,6 +300,43 @@ public enum ReviewDecide: RPCMethod {
             self.taskId = taskId
             self.state = state
             self.decision = decision
+        }
+    }
+}
+
+/// `review.cancel`: the customer withdrew the application (from intake's outbox, idempotent):
+/// the open task of the case leaves every queue and can no longer be decided.
+public enum ReviewCancel: RPCMethod {
+    public static let name = "review.cancel"
+    public static let isIdempotent = true
+    public static let summary = "Withdraw a case's open review task; a decided task is left as it is."
+
+    public struct Params: Codable, Sendable {
+        public var caseId: String
+        public var reason: String?
+        public init(caseId: String, reason: String? = nil) {
+            self.caseId = caseId
+            self.reason = reason
+        }
+    }
+
+    public enum Outcome: String, Codable, Sendable {
+        /// The open task is withdrawn.
+        case withdrawn
+        /// Decided before the withdrawal arrived: left as decided.
+        case alreadyDecided = "already_decided"
+        /// Review holds no task for the case (it never reached review).
+        case notHeld = "not_held"
+    }
+
+    public struct Result: Codable, Sendable {
+        public var outcome: Outcome
+        public var taskId: String?
+        public var state: ReviewTaskState?
+        public init(outcome: Outcome, taskId: String?, state: ReviewTaskState?) {
+            self.outcome = outcome
+            self.taskId = taskId
+            self.state = state
         }
     }
 }

@@ -522,23 +522,32 @@ public enum RoutingGetAssignment: RPCMethod {
 public enum RoutingListDepartmentQueue: RPCMethod {
     public static let name = "routing.listDepartmentQueue"
     public static let isIdempotent = true
-    public static let summary = "Open cases of a department by priority then due date."
+    public static let summary = "Open cases of a department by priority then due date, one page at a time."
     public struct Params: Codable, Sendable {
         public var department: String
         /// Only these states (default: every open state).
         public var states: [RoutingAssignmentState]?
         public var handler: String?
+        /// 1…1000, default 100.
         public var limit: Int?
-        public init(department: String, states: [RoutingAssignmentState]? = nil, handler: String? = nil, limit: Int? = nil) {
+        /// `nextCursor` of the previous page.
+        public var cursor: String?
+        public init(department: String, states: [RoutingAssignmentState]? = nil, handler: String? = nil, limit: Int? = nil, cursor: String? = nil) {
             self.department = department
             self.states = states
             self.handler = handler
             self.limit = limit
+            self.cursor = cursor
         }
     }
     public struct Result: Codable, Sendable {
         public var items: [RoutingAssignment]
-        public init(items: [RoutingAssignment]) { self.items = items }
+        /// Nil on the last page.
+        public var nextCursor: String?
+        public init(items: [RoutingAssignment], nextCursor: String? = nil) {
+            self.items = items
+            self.nextCursor = nextCursor
+        }
     }
 }
 

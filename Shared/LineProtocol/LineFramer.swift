@@ -20,7 +20,16 @@ public struct LineFramer: Sendable {
     /// Bytes after the reader index already searched for a newline.
     private var scannedBytes = 0
     /// Set while an over-long line is being dropped.
-    private var draining: (dropped: Int, snippet: [UInt8])?
+    private var draining: Draining?
+
+    /// An over-long line being dropped: how many bytes so far, its first bytes, and whether the
+    /// last byte dropped was a `\r` (which, if the newline follows, is the terminator's and not
+    /// the line's: the count must not depend on where the reads were cut).
+    private struct Draining: Sendable {
+        var dropped: Int
+        var snippet: [UInt8]
+        var endsWithCarriageReturn: Bool
+    }
 
     public init(maxLineLength: Int = RPCLimits.defaultMaxLineLength) {
         precondition(maxLineLength > 0, "the line limit must be positive")
@@ -58,10 +67,13 @@ public struct LineFramer: Sendable {
             }
             scannedBytes = 0
             if let drained = draining {
+                let carriageReturn = newlineOffset > 0
+                    ? buffer.getInteger(at: buffer.readerIndex + newlineOffset - 1, as: UInt8.self) == UInt8(ascii: "\r")
+                    : drained.endsWithCarriageReturn
                 buffer.moveReaderIndex(forwardBy: newlineOffset + 1)
                 draining = nil
                 compactIfWorthIt()
-                return .oversized(byteCount: drained.dropped + newlineOffset, snippet: drained.snippet)
+                return .oversized(byteCount: drained.dropped + newlineOffset - (carriageReturn ? 1 : 0), snippet: drained.snippet)
             }
             var lineLength = newlineOffset
             if lineLength > 0, buffer.getInteger(at: buffer.readerIndex + lineLength - 1, as: UInt8.self) == UInt8(ascii: "\r") {
@@ -91,7 +103,11 @@ public struct LineFramer: Sendable {
             draining = nil
         }
         if let drained = draining {
-            return .oversized(byteCount: drained.dropped + buffer.readableBytes, snippet: drained.snippet)
+            let pending = buffer.readableBytes
+            let carriageReturn = pending > 0
+                ? buffer.getInteger(at: buffer.readerIndex + pending - 1, as: UInt8.self) == UInt8(ascii: "\r")
+                : drained.endsWithCarriageReturn
+            return .oversized(byteCount: drained.dropped + pending - (carriageReturn ? 1 : 0), snippet: drained.snippet)
         }
         var lineLength = buffer.readableBytes
         if lineLength > 0, buffer.getInteger(at: buffer.readerIndex + lineLength - 1, as: UInt8.self) == UInt8(ascii: "\r") {
@@ -105,15 +121,18 @@ public struct LineFramer: Sendable {
     /// are dropped and only counted.
     private mutating func bound() {
         let pending = buffer.readableBytes
+        guard pending > 0 else { return }
+        let endsWithCarriageReturn = buffer.getInteger(at: buffer.readerIndex + pending - 1, as: UInt8.self) == UInt8(ascii: "\r")
         if var drained = draining {
             drained.dropped += pending
+            drained.endsWithCarriageReturn = endsWithCarriageReturn
             draining = drained
             buffer.clear()
             scannedBytes = 0
         } else if pending > maxLineLength + 1 {
             // +1: the limit counts content, and a trailing \r may still be followed by \n.
-            let snippet = buffer.getBytes(at: buffer.readerIndex, length: RPCLimits.logSnippetLength) ?? []
-            draining = (pending, snippet)
+            let snippet = buffer.getBytes(at: buffer.readerIndex, length: min(pending, RPCLimits.logSnippetLength)) ?? []
+            draining = Draining(dropped: pending, snippet: snippet, endsWithCarriageReturn: endsWithCarriageReturn)
             buffer.clear()
             scannedBytes = 0
         }

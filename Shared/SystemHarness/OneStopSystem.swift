@@ -29,20 +29,25 @@ public final class OneStopSystem: Sendable {
     public let api: GatewayAPI
     public let mail: Sink
     public let sms: Sink
+    /// The proxy routing reaches notification through, when started with `linkFaults`.
+    public let routingToNotification: FaultProxy?
     private let environments: [Part: [String: String]]
     private let adminPorts: [Part: Int]
     private let databases: [PostgresConfiguration]
     private let cluster: PostgresCluster
+    private let dedicatedCluster: Bool
     private let running: Mutex<[Part: ChildProcess]>
     private let readiness = Mutex<[Part: Duration]>([:])
 
     private init(
-        api: GatewayAPI, mail: Sink, sms: Sink, environments: [Part: [String: String]], adminPorts: [Part: Int],
-        databases: [PostgresConfiguration], cluster: PostgresCluster
+        api: GatewayAPI, mail: Sink, sms: Sink, routingToNotification: FaultProxy?, environments: [Part: [String: String]],
+        adminPorts: [Part: Int], databases: [PostgresConfiguration], cluster: PostgresCluster, dedicatedCluster: Bool
     ) {
         self.api = api
         self.mail = mail
         self.sms = sms
+        self.routingToNotification = routingToNotification
+        self.dedicatedCluster = dedicatedCluster
         self.environments = environments
         self.adminPorts = adminPorts
         self.databases = databases
@@ -55,12 +60,19 @@ public final class OneStopSystem: Sendable {
     /// Starts everything and waits until every service is ready and the administrator can log in.
     /// `overrides` adds or replaces environment variables of a part (a faster clock, bigger pools).
     /// A port taken by someone else between choosing and binding it gets one more try.
-    public static func start(overrides: [Part: [String: String]] = [:]) async throws -> OneStopSystem {
+    ///
+    /// `dedicatedDatabase` gives the system a Postgres cluster of its own, which
+    /// `stopDatabase()` / `startDatabase()` may stop without disturbing other tests; `linkFaults`
+    /// puts a `FaultProxy` between routing and notification (`routingToNotification`).
+    public static func start(
+        overrides: [Part: [String: String]] = [:], dedicatedDatabase: Bool = false, linkFaults: Bool = false
+    ) async throws -> OneStopSystem {
+        let setup = Setup(overrides: overrides, dedicatedDatabase: dedicatedDatabase, linkFaults: linkFaults)
         // One system boots at a time: seven processes migrating and connecting fill both cores,
         // and two booting together would slow the rest of the suite running beside them.
         await startGate.enter()
         do {
-            let system = try await startRetryingOnATakenPort(overrides: overrides)
+            let system = try await startRetryingOnATakenPort(setup)
             await startGate.leave()
             return system
         } catch {
@@ -69,22 +81,30 @@ public final class OneStopSystem: Sendable {
         }
     }
 
-    private static func startRetryingOnATakenPort(overrides: [Part: [String: String]]) async throws -> OneStopSystem {
+    private struct Setup {
+        var overrides: [Part: [String: String]]
+        var dedicatedDatabase: Bool
+        var linkFaults: Bool
+    }
+
+    private static func startRetryingOnATakenPort(_ setup: Setup) async throws -> OneStopSystem {
         do {
-            return try await startOnce(overrides: overrides)
+            return try await startOnce(setup)
         } catch let error as EndToEndError where error.description.contains("in use") {
-            return try await startOnce(overrides: overrides)
+            return try await startOnce(setup)
         }
     }
 
     private static let startGate = StartGate()
 
-    private static func startOnce(overrides: [Part: [String: String]]) async throws -> OneStopSystem {
-        let cluster = try await PostgresCluster.shared()
+    private static func startOnce(_ setup: Setup) async throws -> OneStopSystem {
+        let overrides = setup.overrides
+        let cluster = setup.dedicatedDatabase ? try await PostgresCluster.startDedicated() : try await PostgresCluster.shared()
         let mail = try await Sink(.smtp)
         let sms = try await Sink(.sms)
         var databases: [PostgresConfiguration] = []
         var system: OneStopSystem?
+        var proxy: FaultProxy?
         do {
             let services = Part.allCases.filter { $0 != .reviewWorker }
             var databaseURLs: [Part: String] = [:]
@@ -113,9 +133,15 @@ public final class OneStopSystem: Sendable {
             for part in services {
                 common["ONESTOP_\(part.rawValue.uppercased())_ADDRESSES"] = "127.0.0.1:\(rpcPorts[part]!)"
             }
+            if setup.linkFaults {
+                proxy = try await FaultProxy(targetPort: rpcPorts[.notification]!)
+            }
             var environments: [Part: [String: String]] = [:]
             for part in Part.allCases {
                 var environment = common
+                if part == .routing, let proxy {
+                    environment["ONESTOP_NOTIFICATION_ADDRESSES"] = "127.0.0.1:\(proxy.port)"
+                }
                 if part != .reviewWorker {
                     environment["ONESTOP_DATABASE_URL"] = databaseURLs[part]!
                     environment["ONESTOP_RPC_PORT"] = "\(rpcPorts[part]!)"
@@ -127,8 +153,8 @@ public final class OneStopSystem: Sendable {
                 environments[part] = environment
             }
             let created = OneStopSystem(
-                api: GatewayAPI(port: httpPort), mail: mail, sms: sms, environments: environments,
-                adminPorts: adminPorts, databases: databases, cluster: cluster
+                api: GatewayAPI(port: httpPort), mail: mail, sms: sms, routingToNotification: proxy, environments: environments,
+                adminPorts: adminPorts, databases: databases, cluster: cluster, dedicatedCluster: setup.dedicatedDatabase
             )
             system = created
             let launched = ContinuousClock.now
@@ -150,7 +176,12 @@ public final class OneStopSystem: Sendable {
             } else {
                 await mail.stop()
                 await sms.stop()
-                await drop(databases, in: cluster)
+                await proxy?.close()
+                if setup.dedicatedDatabase {
+                    try? await cluster.stop()
+                } else {
+                    await drop(databases, in: cluster)
+                }
             }
             throw error
         }
@@ -210,7 +241,12 @@ public final class OneStopSystem: Sendable {
         for process in processes { await process.waitForExit(timeout: .seconds(5)) }
         await mail.stop()
         await sms.stop()
-        await Self.drop(databases, in: cluster)
+        await routingToNotification?.close()
+        if dedicatedCluster {
+            try? await cluster.stop()
+        } else {
+            await Self.drop(databases, in: cluster)
+        }
     }
 
     private static func drop(_ databases: [PostgresConfiguration], in cluster: PostgresCluster) async {
@@ -234,6 +270,9 @@ public final class OneStopSystem: Sendable {
     /// The connection string of a part's database (the worker's is review's).
     public func databaseURL(_ part: Part) -> String? { environments[part]?["ONESTOP_DATABASE_URL"] }
 
+    /// The line-protocol port a part listens on (nil for the worker).
+    public func rpcPort(_ part: Part) -> Int? { environments[part]?["ONESTOP_RPC_PORT"].flatMap { Int($0) } }
+
     /// The administrator's connection to the cluster all the databases live in.
     public var clusterAdministration: PostgresConfiguration { cluster.adminConfiguration }
 
@@ -251,6 +290,29 @@ public final class OneStopSystem: Sendable {
         await kill(part)
         try launch(part)
         try await waitUntilReady(part)
+    }
+
+    /// SIGSTOPs a part: it keeps its sockets and leases but does nothing until `resume`.
+    public func suspend(_ part: Part) {
+        running.withLock { $0[part] }?.kill(SIGSTOP)
+    }
+
+    /// SIGCONTs a part stopped by `suspend`.
+    public func resume(_ part: Part) {
+        running.withLock { $0[part] }?.kill(SIGCONT)
+    }
+
+    /// Stops the system's Postgres (a dedicated cluster only): every service loses its database
+    /// until `startDatabase()`.
+    public func stopDatabase() async throws {
+        guard dedicatedCluster else { throw EndToEndError("the shared cluster serves other tests; start with dedicatedDatabase: true") }
+        try await cluster.stopServer()
+    }
+
+    /// Starts the system's Postgres again after `stopDatabase()`.
+    public func startDatabase() async throws {
+        guard dedicatedCluster else { throw EndToEndError("the shared cluster serves other tests; start with dedicatedDatabase: true") }
+        try await cluster.startServer()
     }
 
     /// Whether a part is still alive (a crash would show here before a timeout elsewhere).

@@ -56,6 +56,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        closeInheritedDescriptors(&actions)
 
         let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let argv = ([path] + arguments).map { strdup($0) } + [nil]

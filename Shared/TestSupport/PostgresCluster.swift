@@ -82,6 +82,22 @@ public final class PostgresCluster: Sendable {
         try await Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "restart"])
     }
 
+    /// Stops the server (`pg_ctl stop -m fast`: sessions are cut, the data stays) until
+    /// `startServer()`: the database outage of the chaos run. Dedicated clusters only.
+    public func stopServer() async throws {
+        guard let dataDirectory else { throw ClusterError("cannot stop the external server from ONESTOP_TEST_PG_URL; use startDedicated()") }
+        try await Self.runAsPostgres(Self.binDirectory + "/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Starts the server again after `stopServer()`, on the same port with the same settings.
+    public func startServer() async throws {
+        guard let dataDirectory, let port else { throw ClusterError("cannot start the external server from ONESTOP_TEST_PG_URL") }
+        let log = (dataDirectory as NSString).deletingLastPathComponent + "/server.log"
+        try await Self.runAsPostgres(
+            Self.binDirectory + "/pg_ctl", ["-D", dataDirectory, "-o", Self.serverOptions(port: port), "-l", log, "-w", "-t", "60", "start"]
+        )
+    }
+
     /// Stops the server immediately and deletes its directory. Not for the shared cluster.
     public func stop() async throws {
         guard let dataDirectory else { return }
@@ -101,7 +117,7 @@ public final class PostgresCluster: Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = try freeLocalPort()
-            let options = "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=1500"
+            let options = serverOptions(port: port)
             do {
                 try await runAsPostgres(
                     binDirectory + "/pg_ctl",
@@ -118,6 +134,10 @@ public final class PostgresCluster: Sendable {
             }
         }
         throw lastError ?? ClusterError("could not start PostgreSQL")
+    }
+
+    private static func serverOptions(port: Int) -> String {
+        "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=1500"
     }
 
     private static func makeDirectory() throws -> String {
@@ -162,6 +182,7 @@ public final class PostgresCluster: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, errorFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        closeInheritedDescriptors(&actions)
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }

@@ -147,6 +147,9 @@ struct ProgressTests {
             let credentials = CustomerCredentials(trackingNumber: first.trackingNumber, accessCode: first.accessCode!)
             let withdrawn = try await intake.client.call(IntakeWithdraw.self, .init(customer: credentials, reason: "已不需要"))
             #expect(withdrawn.status == .withdrawn)
+            // Review holds the accepted case: it is told, after the submission, so nobody decides it.
+            let toReview = try await intake.outbox(for: first.caseId).filter { $0.destination == "review" }.map(\.method)
+            #expect(toReview == ["review.submit", "review.cancel"])
             #expect(await errorKind { _ = try await intake.client.call(IntakeWithdraw.self, .init(customer: credentials)) } == "invalid_state")
 
             let second = try await intake.register(IntakeFixture.residencePermit(idNumber: IntakeFixture.otherResidentID))

@@ -86,6 +86,25 @@ struct LineFramerTests {
         #expect(String(buffer: line) == "ok")
     }
 
+    /// Found by fuzz-line-protocol: an over-long line's `\r\n` split between two reads counted
+    /// the `\r` as the line's, so the reported length depended on where the reads were cut.
+    @Test func anOverLongLineHasOneLengthWhereverItsTerminatorIsCut() {
+        let line = [UInt8](repeating: UInt8(ascii: "x"), count: 100) + Array("\r\n".utf8)
+        var expected: [LineFramer.Frame] = []
+        for cut in 1...line.count {
+            var framer = LineFramer(maxLineLength: 64)
+            var frames: [LineFramer.Frame] = []
+            for start in stride(from: 0, to: line.count, by: cut) {
+                framer.append(ByteBuffer(bytes: line[start..<min(start + cut, line.count)]))
+                while let frame = framer.next() { frames.append(frame) }
+            }
+            if cut == 1 { expected = frames }
+            #expect(frames == expected, "cut every \(cut) bytes")
+            guard case .oversized(let count, _)? = frames.first else { Issue.record("no oversized frame at cut \(cut)"); continue }
+            #expect(count == 100)
+        }
+    }
+
     @Test func lineExactlyAtTheLimitPasses() {
         let exact = String(repeating: "z", count: 64)
         #expect(frames([exact + "\r\n"], limit: 64) == [exact])

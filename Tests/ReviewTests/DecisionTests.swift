@@ -114,4 +114,38 @@ struct DecisionTests {
             #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_decisions WHERE decided_role = 'supervisor'") == 1)
         }
     }
+
+    @Test func aWithdrawnCaseLeavesTheQueueAndCannotBeDecided() async throws {
+        try await ReviewHarness.run { h in
+            try await h.addReviewer("r1")
+            let (taskId, caseId) = try await Self.assignedTask(h)
+            #expect(try await h.queue(of: "r1").tasks.map(\.taskId) == [taskId])
+            let cancelled = try await h.client.call(ReviewCancel.self, .init(caseId: caseId, reason: "no longer needed"), meta: RPCMeta(messageId: "cancel-1"))
+            #expect(cancelled.outcome == .withdrawn && cancelled.taskId == taskId && cancelled.state == .withdrawn)
+            #expect(try await h.queue(of: "r1").tasks.isEmpty)
+            #expect(await errorKind { _ = try await h.decide(.init(taskId: taskId, decision: .approve, opinion: "fine"), as: "r1") } == .invalidState)
+            // Redelivered, or sent again under a new id: the same answer, one audit row.
+            let again = try await h.client.call(ReviewCancel.self, .init(caseId: caseId), meta: RPCMeta(messageId: "cancel-1"))
+            let other = try await h.client.call(ReviewCancel.self, .init(caseId: caseId), meta: RPCMeta(messageId: "cancel-2"))
+            #expect(again.outcome == .withdrawn && other.outcome == .withdrawn)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_audit WHERE action = 'withdrawn'") == 1)
+            #expect(h.peers.dispatches(of: caseId).isEmpty)
+            let stats = try await h.client.call(ReviewStats.self, ReviewStats.Params())
+            #expect(stats.tasksByState["withdrawn"] == 1)
+        }
+    }
+
+    @Test func aWithdrawalAfterTheDecisionLeavesItAndACaseNeverSubmittedIsNotHeld() async throws {
+        try await ReviewHarness.run { h in
+            try await h.addReviewer("r1")
+            let (taskId, caseId) = try await Self.assignedTask(h)
+            _ = try await h.decide(.init(taskId: taskId, decision: .approve, opinion: "all in order"), as: "r1")
+            let late = try await h.client.call(ReviewCancel.self, .init(caseId: caseId))
+            #expect(late.outcome == .alreadyDecided && late.state == .decided)
+            #expect(try await h.state(of: taskId) == .decided)
+            let unknown = try await h.client.call(ReviewCancel.self, .init(caseId: "never-submitted"))
+            #expect(unknown.outcome == .notHeld && unknown.taskId == nil)
+            #expect(await errorKind { _ = try await h.client.call(ReviewCancel.self, .init(caseId: "")) } == .invalidParams)
+        }
+    }
 }

@@ -91,6 +91,28 @@ struct DispatchTests {
         }
     }
 
+    @Test func messagesForOneCaseArrivingTogetherMakeOneAssignment() async throws {
+        try await RoutingFixture.run { f in
+            try await f.createDepartments()
+            for n in 1...3 { try await f.addHandler("c-\(n)", department: "civil") }
+            // Eight different messages for the same case at once (review retried under new ids).
+            let answers = try await withThrowingTaskGroup(of: RoutingDispatch.Result.self) { group in
+                for n in 0..<8 { group.addTask { try await f.dispatch("case-together", messageId: "together-\(n)") } }
+                var answers: [RoutingDispatch.Result] = []
+                for try await answer in group { answers.append(answer) }
+                return answers
+            }
+            #expect(Set(answers.map(\.assignmentId)).count == 1)
+            #expect(Set(answers.compactMap(\.handler?.id)).count == 1)
+            #expect(try await f.count("routing_assignments") == 1)
+            #expect(try await f.count("routing_slips") == 1)
+            #expect(try await f.progress(of: "case-together").count == 1)
+            #expect(try await f.notifications().count == 1)
+            let organisation = try await f.call(RoutingListOrganisation.self, RPCEmpty())
+            #expect(organisation.handlers.map { $0.openCases ?? 0 }.reduce(0, +) == 1)
+        }
+    }
+
     @Test func theDueDateSkipsWeekendsAndHolidaysAndCountsMakeUpDays() async throws {
         try await RoutingFixture.run { f in
             try await f.createDepartments()

@@ -183,4 +183,37 @@ struct ProcessingTests {
             #expect(try await f.call(RoutingListDepartmentQueue.self, .init(department: "civil")).items.isEmpty)
         }
     }
+
+    @Test func aDepartmentQueueIsPagedMostUrgentFirstAndEveryCaseOnce() async throws {
+        try await RoutingFixture.run { f in
+            try await f.createDepartments()
+            try await f.addHandler("c-1", department: "civil")
+            // Regular cases with different limits (due dates), two urgent, one special.
+            for (n, limit) in [7, 3, 9, 3, 5].enumerated() { try await f.dispatch("regular-\(n)", limit: limit) }
+            try await f.dispatch("urgent-a", priority: .urgent, limit: 8)
+            try await f.dispatch("urgent-b", priority: .urgent, limit: 2)
+            try await f.dispatch("special", priority: .special, limit: 1)
+
+            var seen: [RoutingAssignment] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let page = try await f.call(RoutingListDepartmentQueue.self, .init(department: "civil", limit: 3, cursor: cursor))
+                #expect(page.items.count <= 3)
+                seen += page.items
+                cursor = page.nextCursor
+                pages += 1
+            } while cursor != nil && pages < 10
+            #expect(pages == 3)
+            #expect(seen.count == 8 && Set(seen.map(\.caseId)).count == 8)
+            #expect(Array(seen.map(\.caseId).prefix(3)) == ["urgent-b", "urgent-a", "special"])
+            let regularDue = seen.dropFirst(3).map(\.dueDate)
+            #expect(regularDue == regularDue.sorted())
+
+            // A cursor it never gave is refused and says what to do.
+            await #expect(throws: RPCError.self) {
+                _ = try await f.call(RoutingListDepartmentQueue.self, .init(department: "civil", cursor: "not-a-cursor"))
+            }
+        }
+    }
 }

@@ -455,6 +455,11 @@ struct RegistrationHandlers: Sendable {
                                         after: ["status": "withdrawn"], context: context, on: connection)
             let serviceName = try await catalog.serviceType(record.serviceType, on: connection)?.name.text(record.locale) ?? record.serviceType
             try await notices.send(.caseWithdrawn, for: record, serviceName: serviceName, variables: [:], keySuffix: "withdrawn", on: connection)
+            if record.status == .accepted || record.status == .inReview {
+                // Review holds a task for it: nobody should decide a withdrawn application.
+                // Same key as review.submit, so review sees the submission first.
+                try await Outbox.enqueue(ReviewCancel.self, .init(caseId: record.caseID, reason: params.reason), to: "review", aggregateKey: record.caseID, on: connection)
+            }
             return IntakeWithdraw.Result(trackingNumber: record.trackingNumber, status: .withdrawn)
         }
     }

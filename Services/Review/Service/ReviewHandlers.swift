@@ -23,6 +23,17 @@ enum ReviewHandlers {
             }
         }
 
+        table.register(ReviewCancel.self) { params, rpc in
+            guard !params.caseId.isEmpty, params.caseId.count <= 128 else {
+                throw RPCError.invalidParams("params.caseId: 1 to 128 characters")
+            }
+            if let reason = params.reason, reason.count > 2_000 { throw RPCError.invalidParams("params.reason: at most 2000 characters") }
+            let actor = ReviewActor(id: rpc.caller ?? "intake", role: "service", trace: rpc.meta.traceparent)
+            return try await inbox.receive(rpc) { connection in
+                try await store.cancel(params, actor: actor, on: connection)
+            }
+        }
+
         table.register(ReviewUpsertReviewer.self) { params, rpc in
             try validate(params)
             return try await store.upsertReviewer(params, actor: actor(rpc))

@@ -61,6 +61,8 @@ extension ReviewStore {
                 throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed")
             case .checking:
                 throw RPCError.invalidState("review task \(params.taskId) is still being checked; decide once it is assigned")
+            case .withdrawn:
+                throw RPCError.invalidState("the customer withdrew case \(task.caseId); review task \(params.taskId) is not to be decided")
             case .assigned, .awaitingDecision:
                 break
             }
@@ -122,6 +124,30 @@ extension ReviewStore {
                     reasons: valid.reasons, items: valid.items, decidedAt: decidedAt
                 )
             )
+        }
+    }
+
+    /// `review.cancel`, in the caller's (inbox) transaction: the case's latest task, if still
+    /// open, is withdrawn (a running check job then finds it so and changes nothing).
+    func cancel(_ params: ReviewCancel.Params, actor: ReviewActor, on connection: PostgresConnection) async throws -> ReviewCancel.Result {
+        let rows = try await connection.query("""
+            SELECT id, state FROM review_tasks WHERE case_id = \(params.caseId) ORDER BY round DESC LIMIT 1 FOR UPDATE
+            """)
+        guard let row = rows.first else { return .init(outcome: .notHeld, taskId: nil, state: nil) }
+        let id = try row.decode(UUID.self, column: "id")
+        let state = ReviewTaskState(rawValue: try row.decode(String.self, column: "state")) ?? .checking
+        switch state {
+        case .decided, .approvedAutomatically:
+            return .init(outcome: .alreadyDecided, taskId: id.lowercasedString, state: state)
+        case .withdrawn:
+            return .init(outcome: .withdrawn, taskId: id.lowercasedString, state: .withdrawn)
+        case .checking, .awaitingDecision, .assigned:
+            try await connection.execute("""
+                UPDATE review_tasks SET state = 'withdrawn', assigned_reviewer = NULL, assigned_at = NULL WHERE id = \(id)
+                """)
+            let after: JSON = ["state": "withdrawn", "reason": params.reason.map(JSON.string) ?? .null]
+            try await audit(task: id, actor: actor, action: "withdrawn", before: ["state": .string(state.rawValue)], after: after, on: connection)
+            return .init(outcome: .withdrawn, taskId: id.lowercasedString, state: .withdrawn)
         }
     }
 }

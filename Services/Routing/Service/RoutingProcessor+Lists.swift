@@ -96,8 +96,11 @@ extension RoutingProcessor {
 }
 
 extension RoutingService {
-    /// The first-page SQL of `routing.myCases` and `routing.overdue` (all departments and one),
-    /// for EXPLAIN in the benchmark.
+    /// The department queue's urgency order, as SQL (the benchmark finds a deep page with it).
+    public static var departmentQueueUrgencyOrder: String { RoutingStore.urgencyOrder }
+
+    /// The first-page SQL of `routing.myCases`, `routing.overdue` (all departments and one) and
+    /// `routing.listDepartmentQueue`, for EXPLAIN in the benchmark.
     public static func listQueriesForExplain(today: LocalDate, handler: String, department: String) -> [(String, SQL)] {
         let open: [RoutingAssignmentState] = [.assigned, .inProgress, .infoRequested]
         let page = RoutingProcessor.defaultPageSize + 1
@@ -105,6 +108,7 @@ extension RoutingService {
             ("routing.myCases", RoutingStore.handlerCasesQuery(handler: handler, states: open, after: nil, limit: page)),
             ("routing.overdue", RoutingStore.overdueCasesQuery(department: nil, today: today, after: nil, limit: page)),
             ("routing.overdue (\(department))", RoutingStore.overdueCasesQuery(department: department, today: today, after: nil, limit: page)),
+            ("routing.listDepartmentQueue (\(department))", RoutingStore.queueQuery(department: department, states: open, handler: nil, after: nil, limit: page)),
         ]
     }
 }

@@ -113,9 +113,37 @@ struct RoutingProcessor: Sendable {
             throw RPCError.invalidParams("timeLimitWorkingDays must be 0...3650, not \(p.timeLimitWorkingDays)")
         }
         return try await Inbox(database: database).receive(context) { c in
-            // One dispatch per case even when two different messages carry it at once.
-            try await c.execute("SELECT pg_advisory_xact_lock(hashtext('routing.dispatch'), hashtext(\(p.caseId)))")
-            if let existing = try await RoutingStore.assignment(caseId: p.caseId, forUpdate: false, on: c) {
+            let now = settings.now()
+            let target = try await RoutingStore.dispatchTarget(serviceType: p.serviceType, priority: p.priority, fallback: p.department, on: c)
+            if target.departmentRecord == nil {
+                logger.warning("dispatch to a department routing does not know; the case waits in its queue", metadata: ["case.id": "\(p.caseId)", "department": "\(target.department)"])
+            }
+            let handler = target.handler
+            // On routing's timeline: under a sped-up test clock the acceptance instant is mapped too.
+            let acceptedOn = calendar.today(at: settings.instant(p.acceptedAt))
+            let limit = settings.effectiveLimit(catalogDays: p.timeLimitWorkingDays, urgent: p.priority == .urgent)
+            var record = AssignmentRecord(
+                id: UUID.v7(at: now), caseId: p.caseId, trackingNumber: p.trackingNumber, serviceType: p.serviceType,
+                serviceName: p.serviceName, priority: p.priority, confidentiality: p.confidentiality.rawValue,
+                customerName: p.customerName, department: target.department, handlerId: handler?.id, state: .assigned,
+                acceptedOn: acceptedOn, timeLimitDays: limit, pausedDays: 0, extendedDays: 0,
+                maxExtensionDays: settings.maxExtensionWorkingDays, dueDate: acceptedOn
+            )
+            record.dueDate = record.recomputedDueDate(on: calendar)
+            let slip = RoutingSlip(
+                slipId: UUID.v7(at: now).uuidString.lowercased(), kind: .dispatch, at: now,
+                fromDepartment: nil, fromHandler: p.approvedBy.id, toDepartment: target.department, toHandler: handler?.id,
+                reason: p.opinion.map { "approved: \($0)" } ?? "approved by \(p.approvedBy.id)", by: p.approvedBy.id
+            )
+            let created = try await RoutingStore.recordDispatch(
+                record, atRiskOn: settings.atRiskDate(of: record), at: now, slip: slip,
+                auditActor: p.approvedBy.id, auditAfter: record.view(handlerName: handler?.name), trace: context.meta.traceparent, on: c
+            )
+            guard created else {
+                // Dispatched already, by another message carrying the same case: its answer.
+                guard let existing = try await RoutingStore.assignment(caseId: p.caseId, forUpdate: false, on: c) else {
+                    throw RPCError.unavailable("case \(p.caseId) was being dispatched concurrently; try again")
+                }
                 let name = try await existing.handlerId.asyncMap { try await RoutingStore.handler($0, on: c)?.name } ?? nil
                 return RoutingDispatch.Result(
                     assignmentId: existing.id.uuidString.lowercased(), department: existing.department,
@@ -123,40 +151,16 @@ struct RoutingProcessor: Sendable {
                     dueDate: existing.dueDate.description
                 )
             }
-            let now = settings.now()
-            let department = try await RoutingStore.ruleDepartment(serviceType: p.serviceType, priority: p.priority, on: c) ?? p.department
-            let departmentRecord = try await RoutingStore.department(department, on: c)
-            if departmentRecord == nil {
-                logger.warning("dispatch to a department routing does not know; the case waits in its queue", metadata: ["case.id": "\(p.caseId)", "department": "\(department)"])
-            }
-            let handler = try await RoutingStore.pickHandler(department: department, serviceType: p.serviceType, on: c)
-            if let handler { try await RoutingStore.handlerTookCase(handler.id, on: c) }
-            // On routing's timeline: under a sped-up test clock the acceptance instant is mapped too.
-            let acceptedOn = calendar.today(at: settings.instant(p.acceptedAt))
-            let limit = settings.effectiveLimit(catalogDays: p.timeLimitWorkingDays, urgent: p.priority == .urgent)
-            var record = AssignmentRecord(
-                id: UUID.v7(at: now), caseId: p.caseId, trackingNumber: p.trackingNumber, serviceType: p.serviceType,
-                serviceName: p.serviceName, priority: p.priority, confidentiality: p.confidentiality.rawValue,
-                customerName: p.customerName, department: department, handlerId: handler?.id, state: .assigned,
-                acceptedOn: acceptedOn, timeLimitDays: limit, pausedDays: 0, extendedDays: 0,
-                maxExtensionDays: settings.maxExtensionWorkingDays, dueDate: acceptedOn
-            )
-            record.dueDate = record.recomputedDueDate(on: calendar)
-            try await RoutingStore.insertAssignment(record, atRiskOn: settings.atRiskDate(of: record), at: now, on: c)
-            let slip = RoutingSlip(
-                slipId: UUID.v7(at: now).uuidString.lowercased(), kind: .dispatch, at: now,
-                fromDepartment: nil, fromHandler: p.approvedBy.id, toDepartment: department, toHandler: handler?.id,
-                reason: p.opinion.map { "approved: \($0)" } ?? "approved by \(p.approvedBy.id)", by: p.approvedBy.id
-            )
-            try await RoutingStore.insertSlip(slip, assignment: record.id, on: c)
-            try await RoutingStore.audit(actor: p.approvedBy.id, role: "system", action: "assignment.dispatch", subject: "case/\(p.caseId)", before: nil as String?, after: record.view(handlerName: handler?.name), trace: context.meta.traceparent, on: c)
-            try await RoutingMessages.progress(
+            var messages = [try RoutingMessages.progressMessage(
                 .routed, of: record, actor: StaffRef(id: "system", role: "routing"),
-                departmentName: departmentRecord?.nameZh, handlerName: handler?.name, at: now, on: c
-            )
-            try await notifyAssignment(record, to: handler?.contact ?? departmentRecord?.head, slip: slip, on: c)
+                departmentName: target.departmentRecord?.nameZh, handlerName: handler?.name, at: now
+            )]
+            if let staff = handler?.contact ?? target.departmentRecord?.head, let told = try assignmentMessage(record, to: staff, slip: slip) {
+                messages.append(told)
+            }
+            try await Outbox.enqueue(messages, on: c)
             return RoutingDispatch.Result(
-                assignmentId: record.id.uuidString.lowercased(), department: department,
+                assignmentId: record.id.uuidString.lowercased(), department: target.department,
                 handler: handler.map { StaffRef(id: $0.id, name: $0.name, role: "handler") },
                 dueDate: record.dueDate.description
             )
@@ -164,11 +168,16 @@ struct RoutingProcessor: Sendable {
     }
 
     private func notifyAssignment(_ a: AssignmentRecord, to staff: RoutingStaffContact?, slip: RoutingSlip, on c: PostgresConnection) async throws {
-        guard let staff else { return }
-        try await RoutingMessages.notifyStaff(
+        guard let staff, let message = try assignmentMessage(a, to: staff, slip: slip) else { return }
+        try await Outbox.enqueue([message], on: c)
+    }
+
+    /// Tells the handler (or the head, when nobody qualifies) that a case is theirs.
+    private func assignmentMessage(_ a: AssignmentRecord, to staff: RoutingStaffContact, slip: RoutingSlip) throws -> OutboxMessage? {
+        try RoutingMessages.staffMessage(
             .staffAssignment, to: staff, key: "routing/\(a.caseId)/assignment/\(slip.slipId)",
             variables: ["staffName": staff.name, "subject": RoutingMessages.subject(of: a), "reference": a.trackingNumber, "dueDate": a.dueDate.description],
-            caseId: a.caseId, locale: settings.staffLocale, urgent: a.priority == .urgent, on: c
+            caseId: a.caseId, locale: settings.staffLocale, urgent: a.priority == .urgent
         )
     }
 
@@ -364,10 +373,13 @@ struct RoutingProcessor: Sendable {
     func listDepartmentQueue(_ p: RoutingListDepartmentQueue.Params) async throws -> RoutingListDepartmentQueue.Result {
         let limit = p.limit ?? 100
         guard (1...1_000).contains(limit) else { throw RPCError.invalidParams("limit must be 1...1000, not \(limit)") }
+        let cursor = try p.cursor.map { token throws(RPCError) in try ListCursor(token: token) }
         let states = p.states ?? [.assigned, .inProgress, .infoRequested]
         return try await database.withConnection { c in
-            let rows = try await RoutingStore.queue(department: p.department, states: states, handler: p.handler, limit: limit, on: c)
-            return .init(items: rows.map { $0.view() })
+            // One row more than asked tells whether another page follows.
+            let rows = try await RoutingStore.queue(department: p.department, states: states, handler: p.handler, after: cursor, limit: limit + 1, on: c)
+            let page = Array(rows.prefix(limit))
+            return .init(items: page.map { $0.view() }, nextCursor: rows.count > limit ? page.last.map { ListCursor(inQueueAfter: $0).token } : nil)
         }
     }
 

@@ -187,15 +187,6 @@ enum RoutingStore {
         }
     }
 
-    /// The department a rule routes to: the rule for the priority first, then the general one.
-    static func ruleDepartment(serviceType: String, priority: CasePriority, on c: PostgresConnection) async throws -> String? {
-        try await c.query("""
-            SELECT department FROM routing_rules
-            WHERE service_type = \(serviceType) AND priority IN (\(priority.rawValue), '*')
-            ORDER BY priority = '*' LIMIT 1
-            """).first?.decode(String.self, column: "department")
-    }
-
     /// Locks and returns the qualified active handler of `department` with the fewest open cases
     /// relative to capacity; among equals the one who waited longest since their last case.
     ///
@@ -262,16 +253,35 @@ enum RoutingStore {
             """).first?.decode(Date.self, column: "at")
     }
 
+    /// A department's open cases after `cursor`, most urgent first, then by due date and id. The
+    /// order is an index's (migration 0006), so a page costs the same at any depth.
     static func queue(
-        department: String, states: [RoutingAssignmentState], handler: String?, limit: Int, on c: PostgresConnection
+        department: String, states: [RoutingAssignmentState], handler: String?, after cursor: ListCursor?, limit: Int, on c: PostgresConnection
     ) async throws -> [AssignmentRecord] {
-        try await c.query("""
-            SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
-            WHERE department = \(department) AND state <> 'completed' AND state = ANY(\(states.map(\.rawValue)))
-              AND (\(handler)::text IS NULL OR handler_id = \(handler))
-            ORDER BY CASE priority WHEN 'urgent' THEN 2 WHEN 'special' THEN 1 ELSE 0 END DESC, due_date, created_at
-            LIMIT \(limit)
-            """).map(decodeAssignment)
+        try await c.query(queueQuery(department: department, states: states, handler: handler, after: cursor, limit: limit)).map(decodeAssignment)
+    }
+
+    static func queueQuery(department: String, states: [RoutingAssignmentState], handler: String?, after cursor: ListCursor?, limit: Int) -> SQL {
+        """
+        SELECT \(unsafeRaw: assignmentColumns) FROM routing_assignments
+        WHERE department = \(department) AND state <> 'completed' AND state = ANY(\(states.map(\.rawValue)))
+          AND (\(handler)::text IS NULL OR handler_id = \(handler))
+          AND (\(unsafeRaw: urgencyOrder), routing_assignments.due_date, id)
+              > (\(cursor?.urgency ?? -1), \(cursor?.due.postgres ?? ListCursor.lowestDate), \(cursor?.id ?? ListCursor.lowestID))
+        ORDER BY \(unsafeRaw: urgencyOrder), routing_assignments.due_date, id
+        LIMIT \(limit)
+        """
+    }
+
+    /// Urgent first, then special, then regular; written exactly as the queue index is.
+    static let urgencyOrder = "(CASE priority WHEN 'urgent' THEN 0 WHEN 'special' THEN 1 ELSE 2 END)"
+
+    static func urgency(of priority: CasePriority) -> Int {
+        switch priority {
+        case .urgent: 0
+        case .special: 1
+        default: 2
+        }
     }
 
     /// Past the due date: running after it, or paused since after it (the same rule as
@@ -364,20 +374,6 @@ enum RoutingStore {
             pickup: try pickup.map { try $0.decode(Pickup.self) },
             completedAt: try row.decode(Date?.self, column: "completed_at")
         )
-    }
-
-    /// `atRiskOn` comes with the due date (settings.atRiskDate); `at` is routing's clock, so a
-    /// sped-up test clock and the stored creation time agree.
-    static func insertAssignment(_ a: AssignmentRecord, atRiskOn: LocalDate, at: Date, on c: PostgresConnection) async throws {
-        try await c.execute("""
-            INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
-                confidentiality, customer_name, department, handler_id, state, accepted_on, time_limit_days,
-                paused_days, extended_days, max_extension_days, due_date, at_risk_on, created_at, updated_at)
-            VALUES (\(a.id), \(a.caseId), \(a.trackingNumber), \(a.serviceType), \(a.serviceName), \(a.priority.rawValue),
-                \(a.confidentiality), \(a.customerName), \(a.department), \(a.handlerId), \(a.state.rawValue),
-                \(a.acceptedOn.description)::date, \(a.timeLimitDays), \(a.pausedDays), \(a.extendedDays),
-                \(a.maxExtensionDays), \(a.dueDate.description)::date, \(atRiskOn.description)::date, \(at), \(at))
-            """)
     }
 
     /// Writes back every mutable field of an assignment, with the at-risk day of its due date.

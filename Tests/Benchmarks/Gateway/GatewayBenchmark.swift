@@ -361,26 +361,7 @@ struct Bench: Sendable {
     /// Sends `rate` requests a second for `seconds`, each at its due time whether or not the
     /// earlier ones have answered. `operation` returns nil for a good answer, else what went wrong.
     static func openLoop(rate: Int, seconds: Int, _ operation: @escaping @Sendable (Int) async throws -> String?) async -> (latencies: LatencySummary, failures: [String: Int]) {
-        let total = rate * seconds
-        let interval = Duration.nanoseconds(1_000_000_000 / Int64(rate))
-        let start = ContinuousClock.now + .milliseconds(50)
-        return await withTaskGroup(of: (Double, String?).self) { group in
-            for index in 0..<total {
-                let due = start + interval * index
-                try? await Task.sleep(until: due, tolerance: .microseconds(100), clock: .continuous)
-                group.addTask {
-                    let failure: String?
-                    do { failure = try await operation(index) } catch { failure = "\(type(of: error))" }
-                    return (Double((ContinuousClock.now - due) / .microseconds(1)) / 1000, failure)
-                }
-            }
-            var latencies: [Double] = []
-            var failures: [String: Int] = [:]
-            for await (latency, failure) in group {
-                if let failure { failures[failure, default: 0] += 1 } else { latencies.append(latency) }
-            }
-            return (LatencySummary(latencies), failures)
-        }
+        await OpenLoop.run(rate: rate, count: rate * seconds, operation)
     }
 
     /// Waits until the cases are routed or further on (read from intake's database, so the

@@ -117,27 +117,36 @@ struct RoutingBenchmark: AsyncParsableCommand {
             }
             let pacedElapsed = (ContinuousClock.now - pacedStart).milliseconds / 1000
             rows.append(Row(scenario: "dispatch paced at \(rate)/s", count: paced.count, seconds: pacedElapsed, p50: percentile(paced, 0.5), p99: percentile(paced, 0.99)))
-            await client.shutdown()
 
-            // SLA scan over many open assignments: filled by SQL, then one scan timed.
+            // Many open assignments, filled by SQL in stages; at 10k, 100k and 1M the department
+            // queue is read a page at a time through the service (the real path), then the SLA
+            // scan runs over the whole table. All bulk cases are civil's, one in 20 urgent and one
+            // in 20 special, so the queue's urgency order is exercised.
             let pool = PostgresPool(configuration: database, maxConnections: 2, logger: logger)
             let today = settings.calendar.today(at: clock)
-            try await pool.execute("""
-                INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
-                    confidentiality, department, handler_id, state, accepted_on, time_limit_days, max_extension_days, due_date,
-                    at_risk_on)
-                SELECT gen_random_uuid(), 'bulk-' || n, 'SQ' || n, 'marriage', 'Marriage', 'regular', 'normal',
-                    CASE WHEN n % 2 = 0 THEN 'civil' ELSE 'permits' END,
-                    'civil-' || (n % 20), CASE WHEN n % 2 = 0 THEN 'assigned' ELSE 'in_progress' END,
-                    \(today.description)::date, 20, 10, due, due - 4
-                FROM generate_series(1, \(openAssignments)) AS n,
-                    LATERAL (SELECT CASE WHEN n <= \(overdue) THEN \(today.description)::date - 3
-                        WHEN n <= \(overdue + atRisk) THEN \(today.description)::date + 2
-                        ELSE \(today.description)::date + (10 + n % 200)::int END AS due) AS d
-                """)
-            // What autovacuum does to a table this size soon after the load: statistics, and the
-            // visibility map the gauges' index-only scan relies on.
-            try await pool.execute("VACUUM (ANALYZE) routing_assignments")
+            var filled = 0
+            for stage in [10_000, 100_000, openAssignments] where stage > filled {
+                try await pool.execute("""
+                    INSERT INTO routing_assignments (id, case_id, tracking_number, service_type, service_name, priority,
+                        confidentiality, department, handler_id, state, accepted_on, time_limit_days, max_extension_days, due_date,
+                        at_risk_on)
+                    SELECT gen_random_uuid(), 'bulk-' || n, 'SQ' || n, 'marriage', 'Marriage',
+                        CASE n % 20 WHEN 0 THEN 'urgent' WHEN 1 THEN 'special' ELSE 'regular' END, 'normal', 'civil',
+                        'civil-' || (n % 20), CASE WHEN n % 2 = 0 THEN 'assigned' ELSE 'in_progress' END,
+                        \(today.description)::date, 20, 10, due, due - 4
+                    FROM generate_series(\(filled + 1), \(stage)) AS n,
+                        LATERAL (SELECT CASE WHEN n <= \(overdue) THEN \(today.description)::date - 3
+                            WHEN n <= \(overdue + atRisk) THEN \(today.description)::date + 2
+                            ELSE \(today.description)::date + (10 + n % 200)::int END AS due) AS d
+                    """)
+                filled = stage
+                // What autovacuum does to a table this size soon after the load: statistics, and
+                // the visibility map the gauges' index-only scan relies on.
+                try await pool.execute("VACUUM (ANALYZE) routing_assignments")
+                rows += try await measureQueue(client, pool: pool, depth: filled, officer: officer)
+            }
+            await client.shutdown()
+
             var plans: [(String, SQL)] = [
                 ("overdue scan", SLAMonitor.overdueQuery(today: today, limit: 500)),
                 ("at-risk scan", SLAMonitor.atRiskQuery(today: today, limit: 500)),
@@ -175,6 +184,40 @@ struct RoutingBenchmark: AsyncParsableCommand {
         }
         out += "\nPlans (EXPLAIN ANALYZE, BUFFERS):\n\n```\n\(plan)```\n"
         FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    /// Reads civil's queue, 50 cases a page, as a handler's screen does: the first page again and
+    /// again, a walk of consecutive pages, and pages from 90 % deep.
+    func measureQueue(_ client: RPCClient, pool: PostgresPool, depth: Int, officer: RPCMeta) async throws -> [Row] {
+        func timed(_ count: Int, cursor: (Int) -> String?, carry: Bool = false) async throws -> (latencies: [Double], seconds: Double) {
+            var latencies: [Double] = []
+            var next: String?
+            let started = ContinuousClock.now
+            for n in 0..<count {
+                let callStart = ContinuousClock.now
+                let page = try await client.call(RoutingListDepartmentQueue.self, .init(department: "civil", limit: 50, cursor: carry ? next : cursor(n)), meta: officer)
+                latencies.append((ContinuousClock.now - callStart).milliseconds)
+                precondition(page.items.count == 50, "the queue ran out of cases at depth \(depth)")
+                next = page.nextCursor
+            }
+            return (latencies, (ContinuousClock.now - started).milliseconds / 1000)
+        }
+        // The cursor of the case 90 % down the queue, written as routing writes its cursors
+        // (ListCursor: version, urgency, due date, id; base64).
+        let deep = try await pool.query("""
+            SELECT \(unsafeRaw: RoutingService.departmentQueueUrgencyOrder) AS urgency, due_date::text AS due, id::text AS id
+            FROM routing_assignments WHERE department = 'civil' AND state <> 'completed'
+            ORDER BY \(unsafeRaw: RoutingService.departmentQueueUrgencyOrder), due_date, id OFFSET \(depth * 9 / 10) LIMIT 1
+            """)[0]
+        let deepCursor = Data("2|\(try deep.decode(Int.self, column: "urgency"))|\(try deep.decode(String.self, column: "due"))|\(try deep.decode(String.self, column: "id"))".utf8).base64EncodedString()
+        let first = try await timed(200) { _ in nil }
+        let walk = try await timed(200, cursor: { _ in nil }, carry: true)
+        let deepPages = try await timed(200) { _ in deepCursor }
+        return [
+            Row(scenario: "department queue of \(depth): first page (50)", count: 200, seconds: first.seconds, p50: percentile(first.latencies, 0.5), p99: percentile(first.latencies, 0.99)),
+            Row(scenario: "department queue of \(depth): 200 pages walked", count: 200, seconds: walk.seconds, p50: percentile(walk.latencies, 0.5), p99: percentile(walk.latencies, 0.99)),
+            Row(scenario: "department queue of \(depth): a page 90 % deep", count: 200, seconds: deepPages.seconds, p50: percentile(deepPages.latencies, 0.5), p99: percentile(deepPages.latencies, 0.99)),
+        ]
     }
 
     func dispatch(_ client: RPCClient, _ caseId: String) async throws -> RoutingDispatch.Result {

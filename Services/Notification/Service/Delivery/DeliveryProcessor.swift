@@ -3,6 +3,7 @@ import JSONCoding
 import LineProtocol
 import Logging
 import Messaging
+import Postgres
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -14,9 +15,11 @@ import Foundation
 /// classifies the answer, and records the attempt, the delivery's state, the job's completion
 /// and the next attempt's job in one transaction.
 ///
-/// The only window for a duplicate is a crash (or lost database) after the provider accepted
-/// and before that transaction commits: the job is claimed again when its lease runs out.
-/// Providers that take an idempotency key (the webhook profile) can drop that duplicate.
+/// The only window for a duplicate is a crash after the provider accepted and before that
+/// transaction commits: the job is claimed again when its lease runs out. Providers that take
+/// an idempotency key (the webhook profile) can drop that duplicate. A database that is away at
+/// that moment (a restart, a cut connection) is waited for, within the lease, rather than
+/// leaving the job to run again and send a second time.
 struct DeliveryProcessor: Sendable {
     let store: NotificationStore
     let transport: ProviderTransport
@@ -92,9 +95,9 @@ struct DeliveryProcessor: Sendable {
         switch verdict {
         case .sent(let providerID):
             metrics.sent(delivery.channel)
-            try await store.record(
+            try await recordTaken(
                 AttemptRecord(outcome: "sent", startedAt: started, providerID: providerID, partsSent: partsSent) .with(status: status, latency: latency),
-                attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "sent", suppress: nil
+                attemptNumber: attemptNumber, delivery: delivery, job: job
             )
         case .permanent(let reason, let detail, let suppress):
             metrics.failure(delivery.channel, reason: reason)
@@ -122,6 +125,34 @@ struct DeliveryProcessor: Sendable {
                     AttemptRecord(outcome: "retry", reason: reason, detail: detail, startedAt: started, partsSent: partsSent, nextRunAt: next).with(status: status, latency: latency),
                     attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "retrying", suppress: nil
                 )
+            }
+        }
+    }
+}
+
+extension DeliveryProcessor {
+    /// Pause between tries to record a sent message while the database is away.
+    static let recordRetryPauses = (first: Duration.milliseconds(100), longest: Duration.seconds(2))
+
+    /// Records an attempt whose message the provider has taken. It cannot be taken back, so a
+    /// lost database connection (Postgres restarting, a cut link, a pool with no way in) is tried
+    /// again until the lease nears its end: failing here would leave the job to run again after
+    /// its lease and send the message a second time (the chaos run saw one duplicate email per
+    /// send in flight at every Postgres restart). Past the lease the job is another worker's.
+    func recordTaken(_ attempt: AttemptRecord, attemptNumber: Int, delivery: DeliveryRecord, job: Job) async throws {
+        let giveUp = ContinuousClock.now + settings.lease
+        var pause = Self.recordRetryPauses.first
+        while true {
+            do {
+                try await store.record(attempt, attemptNumber: attemptNumber, delivery: delivery, job: job, newStatus: "sent", suppress: nil)
+                return
+            } catch let error as PostgresError where error.isConnectionError || error.code == .poolTimeout {
+                guard ContinuousClock.now + pause < giveUp else { throw error }
+                logger.warning("recording a sent message failed; trying again so it is not sent twice", metadata: [
+                    "delivery.id": .string(delivery.id.lowercasedString), "error": .string("\(error)"),
+                ])
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, Self.recordRetryPauses.longest)
             }
         }
     }
