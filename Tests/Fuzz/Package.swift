@@ -14,9 +14,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "fuzz-line-protocol",
             dependencies: [
+                "FuzzDriver",
                 .product(name: "LineProtocol", package: "OneStop"),
                 .product(name: "JSONCoding", package: "OneStop"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -24,11 +26,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "fuzz-json",
-            dependencies: [.product(name: "JSONCoding", package: "OneStop")]
+            dependencies: ["FuzzDriver", .product(name: "JSONCoding", package: "OneStop")]
         ),
         .executableTarget(
             name: "fuzz-http-request",
             dependencies: [
+                "FuzzDriver",
                 .product(name: "JSONCoding", package: "OneStop"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
