@@ -58,8 +58,10 @@ public struct GatewayAPI: Sendable {
     }
 
     /// The bootstrap administrator is created as the gateway starts; wait until they can log in.
+    /// Generous: a dedicated system started while the rest of the suite loads both cores took
+    /// more than 30 s in one CI run.
     public func waitForLogin(_ user: String, _ password: String) async throws {
-        _ = try await eventually("the administrator can log in", timeout: .seconds(30)) {
+        _ = try await eventually("the administrator can log in", timeout: .seconds(90)) {
             try? await login(user, password)
         }
     }
