@@ -97,16 +97,7 @@ extension RoutingProcessor {
         a.dueDate = a.recomputedDueDate(on: calendar)
         if let handler = a.handlerId { try await RoutingStore.handlerTookCase(handler, on: c) }
         let now = settings.now()
-        let slip = RoutingSlip(
-            slipId: UUID.v7(at: now).uuidString.lowercased(), kind: .reopen, at: now,
-            fromDepartment: before.department, fromHandler: before.handlerId, toDepartment: a.department,
-            toHandler: a.handlerId, reason: reason, by: actor.id
-        )
-        if let complaint {
-            _ = try await RoutingStore.insertSlip(slip, assignment: a.id, complaintNumber: complaint, on: c)
-        } else {
-            try await RoutingStore.insertSlip(slip, assignment: a.id, on: c)
-        }
+        _ = try await writeSlip(.reopen, for: a, from: before, reason: reason, complaint: complaint, actor: actor, at: now, on: c)
         try await RoutingStore.updateAssignment(a, atRiskOn: settings.atRiskDate(of: a), at: now, on: c)
         let handlerName = try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c)?.name } ?? nil
         let view = a.view(handlerName: handlerName)
@@ -132,16 +123,7 @@ extension RoutingProcessor {
         context: RPCContext, on c: PostgresConnection
     ) async throws -> RoutingReopen.Result {
         let now = settings.now()
-        let slip = RoutingSlip(
-            slipId: UUID.v7(at: now).uuidString.lowercased(), kind: .recheck, at: now,
-            fromDepartment: a.department, fromHandler: a.handlerId, toDepartment: a.department,
-            toHandler: a.handlerId, reason: reason, by: actor.id
-        )
-        if let complaint {
-            _ = try await RoutingStore.insertSlip(slip, assignment: a.id, complaintNumber: complaint, on: c)
-        } else {
-            try await RoutingStore.insertSlip(slip, assignment: a.id, on: c)
-        }
+        let slip = try await writeSlip(.recheck, for: a, from: a, reason: reason, complaint: complaint, actor: actor, at: now, on: c)
         try await RoutingStore.audit(
             actor: actor.id, role: actor.kind.rawValue, action: "assignment.recheck", subject: "case/\(a.caseId)",
             before: nil as String?, after: slip, trace: context.meta.traceparent, on: c
@@ -171,5 +153,24 @@ extension RoutingProcessor {
         var view = a.view(handlerName: try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c)?.name } ?? nil)
         view.slips = try await RoutingStore.slips(assignment: a.id, on: c)
         return view
+    }
+
+    /// Writes a slip from `from`'s department and handler to `a`'s, under the complaint's number
+    /// when a complaint asked for it (one slip per complaint and case).
+    private func writeSlip(
+        _ kind: RoutingSlip.Kind, for a: AssignmentRecord, from: AssignmentRecord, reason: String, complaint: String?,
+        actor: Acting, at now: Date, on c: PostgresConnection
+    ) async throws -> RoutingSlip {
+        let slip = RoutingSlip(
+            slipId: UUID.v7(at: now).uuidString.lowercased(), kind: kind, at: now,
+            fromDepartment: from.department, fromHandler: from.handlerId, toDepartment: a.department,
+            toHandler: a.handlerId, reason: reason, by: actor.id
+        )
+        if let complaint {
+            _ = try await RoutingStore.insertSlip(slip, assignment: a.id, complaintNumber: complaint, on: c)
+        } else {
+            try await RoutingStore.insertSlip(slip, assignment: a.id, on: c)
+        }
+        return slip
     }
 }
