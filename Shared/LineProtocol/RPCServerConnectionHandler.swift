@@ -40,6 +40,8 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
     private let logger: Logger
     private var framer: LineFramer
     private var context: ChannelHandlerContext?
+    /// Where this connection's calls run: its own event loop (see `EventLoopTaskExecutor`).
+    private var callExecutor: EventLoopTaskExecutor?
     private var outbound = ByteBuffer()
     private var flushScheduled = false
     private var inFlight = 0
@@ -70,6 +72,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        callExecutor = EventLoopTaskExecutor(eventLoop: context.eventLoop)
         outbound = context.channel.allocator.buffer(capacity: 4096)
         lastProgress = .now()
         scheduleIdleCheck(at: lastProgress + idleTimeout)
@@ -254,9 +257,13 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         let dispatcher = self.dispatcher
         let caller = self.caller
         let logger = self.logger
-        let task = Task {
+        let task = Task(executorPreference: callExecutor) {
             let response = await dispatcher.run(request, meta: meta, caller: caller, logger: logger)
-            eventLoop.execute { handler.value.finish(callNumber, response, count: 1) }
+            if eventLoop.inEventLoop {
+                handler.value.finish(callNumber, response, count: 1)
+            } else {
+                eventLoop.execute { handler.value.finish(callNumber, response, count: 1) }
+            }
         }
         if let deadline {
             let due = NIODeadline.now() + .milliseconds(deadline)
@@ -284,7 +291,7 @@ final class RPCServerConnectionHandler: ChannelDuplexHandler {
         let caller = self.caller
         let logger = self.logger
         let count = requests.count
-        Task {
+        Task(executorPreference: callExecutor) {
             let responses = await withTaskGroup(of: RPCResponse?.self) { group in
                 for request in requests {
                     group.addTask {
