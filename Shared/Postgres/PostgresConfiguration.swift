@@ -12,10 +12,15 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var connectionString: String
     /// Shown in `pg_stat_activity.application_name`; set it to the service name.
     public var applicationName: String?
+    /// How many statements each session keeps prepared (see `PreparedStatementCache`). 0 turns
+    /// preparing off: needed behind a pooler that hands one session's statements to another
+    /// client (PgBouncer in transaction mode before 1.21).
+    public var maxPreparedStatements: Int
 
-    public init(connectionString: String, applicationName: String? = nil) {
+    public init(connectionString: String, applicationName: String? = nil, maxPreparedStatements: Int = 200) {
         self.connectionString = connectionString
         self.applicationName = applicationName
+        self.maxPreparedStatements = maxPreparedStatements
     }
 
     /// The same server and credentials, but another database.

@@ -88,8 +88,11 @@ public final class PostgresConnection: Sendable {
         for value in sql.binds { encoded.append(try PostgresBind(value)) }
         let binds = encoded
         logger.trace("postgres query", metadata: ["db.statement": "\(text)"])
+        let box = self.box
         return try await perform(query: text) { connection throws(PostgresError) in
-            try Self.execute(connection, text: text, binds: binds)
+            try box.withStatements { (statements) throws(PostgresError) in
+                try Self.execute(connection, statements: &statements, text: text, binds: binds)
+            }
         }
     }
 
@@ -144,20 +147,63 @@ public final class PostgresConnection: Sendable {
 
     // MARK: libpq (called on the connection thread)
 
-    static func execute(_ connection: OpaquePointer, text: String, binds: [PostgresBind]) throws(PostgresError) -> PostgresRows {
-        if binds.isEmpty {
-            return try consume(PQexecParams(connection, text, 0, nil, nil, nil, nil, 0), connection: connection)
-        }
+    static func execute(
+        _ connection: OpaquePointer, statements: inout PreparedStatementCache, text: String, binds: [PostgresBind]
+    ) throws(PostgresError) -> PostgresRows {
         let types = binds.map { Oid($0.dataType.oid) }
         let copies: [UnsafeMutablePointer<CChar>?] = binds.map { bind in bind.text.flatMap { strdup($0) } }
         defer { for copy in copies { free(copy) } }
         let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
-        let result = types.withUnsafeBufferPointer { types in
-            values.withUnsafeBufferPointer { values in
-                PQexecParams(connection, text, Int32(binds.count), types.baseAddress, values.baseAddress, nil, nil, 0)
+        let count = Int32(binds.count)
+        let key = PreparedStatementCache.key(text: text, types: types.map { UInt32($0) })
+
+        func unprepared() -> OpaquePointer? {
+            types.withUnsafeBufferPointer { types in
+                values.withUnsafeBufferPointer { values in
+                    PQexecParams(connection, text, count, types.baseAddress, values.baseAddress, nil, nil, 0)
+                }
             }
         }
-        return try consume(result, connection: connection)
+        func run(_ name: String) -> OpaquePointer? {
+            values.withUnsafeBufferPointer { values in PQexecPrepared(connection, name, count, values.baseAddress, nil, nil, 0) }
+        }
+
+        let name: String
+        switch statements.plan(for: key) {
+        case .unprepared:
+            return try consume(unprepared(), connection: connection)
+        case .prepare(let newName):
+            deallocateEvicted(connection, statements: &statements)
+            let preparing = types.withUnsafeBufferPointer { types in PQprepare(connection, newName, text, count, types.baseAddress) }
+            do {
+                _ = try consume(preparing, connection: connection)
+            } catch {
+                statements.forget(key, deallocate: false)
+                throw error
+            }
+            name = newName
+        case .prepared(let known):
+            name = known
+        }
+        do {
+            return try consume(run(name), connection: connection)
+        } catch where error.sqlState == "26000" || (error.sqlState == "0A000" && error.message.contains("cached plan")) {
+            // The server lost the statement (DEALLOCATE ALL, DISCARD) or a migration changed the
+            // shape of its result: prepare it again next time. Outside a transaction nothing ran,
+            // so it is safe to run it once unprepared now; inside one the transaction is aborted.
+            statements.forget(key, deallocate: error.sqlState != "26000")
+            guard PQtransactionStatus(connection) == PQTRANS_IDLE else { throw error }
+            return try consume(unprepared(), connection: connection)
+        }
+    }
+
+    /// Drops the statements evicted from the cache. Only between transactions: in an aborted
+    /// transaction the `DEALLOCATE` itself would fail.
+    private static func deallocateEvicted(_ connection: OpaquePointer, statements: inout PreparedStatementCache) {
+        guard !statements.namesToDeallocate.isEmpty, PQtransactionStatus(connection) == PQTRANS_IDLE else { return }
+        let script = statements.namesToDeallocate.map { "DEALLOCATE \($0)" }.joined(separator: "; ")
+        if let result = PQexec(connection, script) { PQclear(result) }
+        statements.deallocated()
     }
 
     /// Turns a PGresult into rows or an error, and frees it.
@@ -228,6 +274,7 @@ public final class PostgresConnection: Sendable {
 /// the connection's thread locks it (plus the pool's non-blocking `checkAlive` while it is idle).
 final class PGConnectionBox: Sendable {
     private let pointer = Mutex<OpaquePointer?>(nil)
+    private let statements = Mutex(PreparedStatementCache(capacity: 0))
     private let noticeSink: NoticeSink
 
     init(logger: Logger) {
@@ -264,6 +311,7 @@ final class PGConnectionBox: Sendable {
                 )
             }
             noticeSink.install(on: connection)
+            statements.withLock { $0 = PreparedStatementCache(capacity: configuration.maxPreparedStatements) }
             do throws(PostgresError) {
                 _ = try PostgresConnection.consume(PQexec(connection, Self.sessionSetup), connection: connection)
             } catch {
@@ -282,6 +330,11 @@ final class PGConnectionBox: Sendable {
             }
             return try body(connection)
         }
+    }
+
+    /// The session's prepared statements; called on the connection thread inside `with`.
+    func withStatements<T>(_ body: (inout PreparedStatementCache) throws(PostgresError) -> T) throws(PostgresError) -> T {
+        try statements.withLock { (cache) throws(PostgresError) -> T in try body(&cache) }
     }
 
     func finish() {

@@ -61,7 +61,9 @@ public final class ServiceApp: Sendable {
             logger.warning("ONESTOP_SERVICE_SECRET is not set: using the development credential; set it in any shared deployment")
         }
         let database = PostgresPool(
-            configuration: PostgresConfiguration(connectionString: configuration.databaseURL),
+            configuration: PostgresConfiguration(
+                connectionString: configuration.databaseURL, maxPreparedStatements: configuration.databasePreparedStatements
+            ),
             maxConnections: configuration.databasePoolSize,
             logger: logger
         )

@@ -21,6 +21,8 @@ public struct ServiceConfiguration: Sendable {
     public var adminPort: Int
     public var databaseURL: String
     public var databasePoolSize: Int
+    /// Statements each database session keeps prepared; 0 behind a transaction-mode pooler.
+    public var databasePreparedStatements: Int
     public var serviceSecret: String
     public var usesDevelopmentSecret: Bool { serviceSecret == Self.developmentSecret }
     public var logFormat: LogFormat
@@ -52,6 +54,7 @@ public struct ServiceConfiguration: Sendable {
             "ONESTOP_DATABASE_URL must be a postgresql:// URL or a libpq conninfo with dbname="
         )
         self.databasePoolSize = env.integer("ONESTOP_DB_POOL_SIZE", default: 10, range: 1...500)
+        self.databasePreparedStatements = env.integer("ONESTOP_DB_PREPARED_STATEMENTS", default: 200, range: 0...10_000)
         self.serviceSecret = env.string("ONESTOP_SERVICE_SECRET", default: Self.developmentSecret)
         env.require(serviceSecret.utf8.count >= 16, "ONESTOP_SERVICE_SECRET must be at least 16 bytes")
         self.logFormat = env.choice("ONESTOP_LOG_FORMAT", default: LogFormat.json)
