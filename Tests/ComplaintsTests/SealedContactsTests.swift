@@ -81,6 +81,9 @@ struct SealedContactsTests {
     @Test func malformedKeysAreRefusedAtStart() {
         #expect(throws: (any Error).self) { try ComplaintsConfiguration.fromEnvironment(["ONESTOP_COMPLAINTS_DATA_KEYS": "k1:change-me"]) }
         let key = Data(repeating: 7, count: 32).base64EncodedString()
-        #expect((try? ComplaintsConfiguration.fromEnvironment(["ONESTOP_COMPLAINTS_DATA_KEYS": "k9:\(key)"]))?.dataKeys.first?.id == "k9")
+        let configured = try? ComplaintsConfiguration.fromEnvironment(["ONESTOP_COMPLAINTS_DATA_KEYS": "k9:\(key)"])
+        #expect(configured?.dataKeys.first?.id == "k9")
+        #expect(configured?.usesDevelopmentDataKey == false)
+        #expect((try? ComplaintsConfiguration.fromEnvironment([:]))?.usesDevelopmentDataKey == true, "started without keys: warned at start")
     }
 }

@@ -43,6 +43,8 @@ public struct ComplaintsConfiguration: Sendable {
 
     /// Used when `ONESTOP_COMPLAINTS_DATA_KEYS` is not set (local runs and tests only).
     public static let developmentDataKey = Data(repeating: 0x43, count: 32)
+    /// True when contacts would be sealed with `developmentDataKey`: worth a warning at start.
+    public var usesDevelopmentDataKey: Bool { dataKeys.first?.key == Self.developmentDataKey }
     /// Content length bounds, in characters.
     public var minContentLength: Int
     public var maxContentLength: Int

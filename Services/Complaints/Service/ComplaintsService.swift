@@ -22,8 +22,12 @@ public enum ComplaintsService {
             service: .complaints,
             migrationsDirectory: Bundle.module.url(forResource: "Migrations", withExtension: nil),
             methods: { context in
+                let settings = try configuration()
+                if settings.usesDevelopmentDataKey {
+                    context.logger.warning("complaints seals contacts with the built-in development key: set ONESTOP_COMPLAINTS_DATA_KEYS in production")
+                }
                 let handlers = ComplaintsHandlers(
-                    configuration: try configuration(), database: context.database, routing: context.client(for: .routing),
+                    configuration: settings, database: context.database, routing: context.client(for: .routing),
                     intake: context.client(for: .intake),
                     logger: context.logger
                 )
