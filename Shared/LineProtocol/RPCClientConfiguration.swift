@@ -32,6 +32,10 @@ public struct RPCClientConfiguration: Sendable {
     public var connectionsPerTarget: Int
     /// Used when a call gives no timeout of its own.
     public var defaultTimeout: Duration
+    /// A connection whose calls have waited this long with not one byte from the peer is
+    /// dropped at the next call deadline and replaced (a frozen peer, a link gone dark).
+    /// A live server always answers by a call's deadline, if only with `deadline_exceeded`.
+    public var silenceLimit: Duration = .seconds(5)
     public var connectTimeout: Duration
     /// Reconnect backoff: doubles from `initialBackoff` up to `maxBackoff`, with full jitter.
     public var initialBackoff: Duration

@@ -27,6 +27,10 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     }
 
     private let peerDescription: String
+    private let silenceLimit: TimeAmount
+    /// Since when calls have waited with nothing at all read from the peer; nil when nothing
+    /// waits or the peer has spoken since the last call went out.
+    private var unansweredSince: NIODeadline?
     private var framer: LineFramer
     private var context: ChannelHandlerContext?
     private var outbound = ByteBuffer()
@@ -35,8 +39,9 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     private var closed = false
     private var deadlineSweep = DeadlineSweep()
 
-    init(peerDescription: String, maxLineLength: Int) {
+    init(peerDescription: String, maxLineLength: Int, silenceLimit: Duration) {
         self.peerDescription = peerDescription
+        self.silenceLimit = TimeAmount(silenceLimit)
         self.framer = LineFramer(maxLineLength: maxLineLength)
     }
 
@@ -58,6 +63,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
         }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         pending[id] = Pending(promise: promise, deadline: deadline)
+        if unansweredSince == nil { unansweredSince = .now() }
         deadlineSweep.arm(for: deadline, on: context.eventLoop) { handler.value.sweepDeadlines() }
         var request = request
         outbound.writeBuffer(&request)
@@ -75,9 +81,21 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     }
 
     /// Fails every call past its deadline; re-arms for the rest.
+    ///
+    /// A connection on which calls have gone unanswered, with not one byte from the peer, for
+    /// `silenceLimit` is closed here: a peer that was frozen, or a link that went dark without a
+    /// FIN or RST, otherwise keeps its connection looking ready, and every later call sent on it
+    /// waits out its whole deadline. Closed, the pool connects afresh (and backs off while the
+    /// peer stays unreachable), and the calls still waiting fail as not answered.
     private func sweepDeadlines() {
         deadlineSweep.fired()
         let now = NIODeadline.now()
+        if let since = unansweredSince, now - since >= silenceLimit, let context {
+            fail(everything: .unavailable("\(peerDescription) answered nothing for \(silenceLimit.nanoseconds / 1_000_000) ms; the connection was dropped and the call may or may not have taken effect"))
+            closed = true
+            context.close(promise: nil)
+            return
+        }
         var earliest: NIODeadline?
         for (id, call) in pending {
             if call.deadline <= now {
@@ -94,6 +112,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        unansweredSince = nil
         framer.append(unwrapInboundIn(data))
         while let frame = framer.next() {
             guard case .line(let line) = frame else {
@@ -113,6 +132,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
                 complete(response)
             }
         }
+        if !pending.isEmpty { unansweredSince = .now() }
     }
 
     private func complete(_ response: RPCResponse) {
@@ -143,6 +163,7 @@ final class RPCClientConnectionHandler: ChannelInboundHandler {
     private func fail(everything error: RPCError) {
         let calls = pending
         pending.removeAll()
+        unansweredSince = nil
         deadlineSweep.cancel()
         for call in calls.values {
             call.promise.fail(RPCCallFailure.sent(error))

@@ -89,7 +89,9 @@ final class RPCClientSlot: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        RPCClientConnectionHandler(peerDescription: peer, maxLineLength: configuration.maxLineLength)
+                        RPCClientConnectionHandler(
+                            peerDescription: peer, maxLineLength: configuration.maxLineLength, silenceLimit: configuration.silenceLimit
+                        )
                     )
                 }
             }

@@ -18,6 +18,7 @@ public final class RPCServer: Sendable {
     private struct State {
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        var acceptedConnections = 0
         var isShuttingDown = false
     }
 
@@ -42,6 +43,8 @@ public final class RPCServer: Sendable {
     }
 
     public var openConnectionCount: Int { state.withLock { $0.connections.count } }
+    /// Connections admitted since the server started.
+    public var acceptedConnectionCount: Int { state.withLock { $0.acceptedConnections } }
 
     @discardableResult
     public func start() async throws -> SocketAddress {
@@ -81,6 +84,7 @@ public final class RPCServer: Sendable {
         let admitted = state.withLock { state -> Bool in
             guard !state.isShuttingDown, state.connections.count < configuration.maxConnections else { return false }
             state.connections[id] = channel
+            state.acceptedConnections += 1
             return true
         }
         if admitted {
