@@ -35,7 +35,7 @@ struct ProviderTransport: Sendable {
         mime.extraHeaders = [("X-OneStop-Delivery", delivery.id.lowercasedString)]
         let request = SMTPRequest(
             url: settings.smtpURL, user: settings.smtpUser, password: settings.smtpPassword,
-            starttls: settings.starttls, verifyTLS: settings.tlsVerify,
+            starttls: settings.starttls, verifyTLS: settings.tlsVerify, caFile: settings.smtpCAFile,
             from: settings.mailFrom, recipients: [delivery.address], message: mime.render(),
             connectTimeout: settings.connectTimeout, timeout: settings.transferTimeout
         )
