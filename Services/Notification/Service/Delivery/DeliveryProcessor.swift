@@ -91,7 +91,7 @@ struct DeliveryProcessor: Sendable {
         }
 
         let latency = Int(result.elapsed.components.seconds * 1000 + result.elapsed.components.attoseconds / 1_000_000_000_000_000)
-        let status = result.responseCode == 0 ? nil : result.responseCode
+        let status = ProviderTransport.providerStatus(result)
         switch verdict {
         case .sent(let providerID):
             metrics.sent(delivery.channel)

@@ -51,7 +51,10 @@ struct ProviderTransport: Sendable {
     static func classifySMTP(_ result: CurlResult, messageID: String) -> AttemptVerdict {
         if result.finished { return .sent(providerID: messageID) }
         let code = result.responseCode
-        let detail = "SMTP \(code == 0 ? "-" : String(code)): \(result.errorMessage)"
+        // libcurl's response code is the server's last reply, which is the failure's cause only
+        // when it is an error (4xx, 5xx); after EHLO's 250 (no STARTTLS offered) or STARTTLS's 220
+        // (a certificate the handshake refused) the failure is the TLS layer's, not the server's.
+        let detail = (400..<600).contains(code) ? "SMTP \(code): \(result.errorMessage)" : "SMTP: \(result.errorMessage)"
         if (400..<500).contains(code) { return .retry(reason: "smtp_4xx", detail: detail, retryAfter: nil) }
         if (500..<600).contains(code) {
             // 550/551/553 on a recipient are hard bounces; 535 (auth) and others are ours to fix.
@@ -107,6 +110,14 @@ struct ProviderTransport: Sendable {
         default:
             return .permanent(reason: status >= 400 ? "http_4xx" : "http_\(status)", detail: detail, suppress: nil)
         }
+    }
+
+    /// The provider's status to record with an attempt: nil when no reply arrived, and nil when
+    /// the transfer failed after a positive reply (an SMTP 250 or 220 before a TLS failure), which
+    /// did not cause the failure.
+    static func providerStatus(_ result: CurlResult) -> Int? {
+        guard result.responseCode != 0, result.finished || result.responseCode >= 400 else { return nil }
+        return result.responseCode
     }
 
     static func transportFailure(_ result: CurlResult, detail: String) -> AttemptVerdict {
