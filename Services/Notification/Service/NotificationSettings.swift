@@ -1,3 +1,4 @@
+import Sealing
 import ServiceKit
 
 #if canImport(FoundationEssentials)
@@ -129,6 +130,21 @@ public struct NotificationSettings: Sendable {
     public var rateBurst: Int
     public var quietHours: QuietHours?
 
+    // MARK: Personal data at rest
+    /// `ONESTOP_NOTIFY_DATA_KEYS` (`keyId:base64-32-bytes[,older…]`): recipients' addresses and
+    /// names, the rendered messages and a send's variables are sealed with the first (AES-GCM);
+    /// the others still open older rows.
+    public var dataKeys: [(id: String, key: Data)]
+    /// `ONESTOP_NOTIFY_LOOKUP_KEY` (base64, at least 16 bytes): the HMAC key of the address hashes
+    /// (suppression list, one delivery per address and channel).
+    public var lookupKey: Data
+    /// Either key is the built-in development one (the service warns at start).
+    public var usesDevelopmentKeys: Bool
+
+    /// Used when `ONESTOP_NOTIFY_DATA_KEYS` / `ONESTOP_NOTIFY_LOOKUP_KEY` are not set (local runs and tests only).
+    public static let developmentDataKey = Data(repeating: 0x4E, count: 32)
+    public static let developmentLookupKey = Data(repeating: 0x6E, count: 32)
+
     public init(environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
         smtpURL = env.string("ONESTOP_SMTP_URL", default: "smtp://127.0.0.1:2525")
@@ -196,6 +212,23 @@ public struct NotificationSettings: Sendable {
             quietHours = nil
             env.require(false, "ONESTOP_QUIET_HOURS=\(quietText.prefix(20)) must be HH:MM-HH:MM or off")
         }
+
+        dataKeys = [("dev", Self.developmentDataKey)]
+        if let text = env.optionalString("ONESTOP_NOTIFY_DATA_KEYS") {
+            switch DataSealer.parseKeys(text) {
+            case .success(let keys): dataKeys = keys
+            case .failure(let error): env.require(false, "ONESTOP_NOTIFY_DATA_KEYS: \(error)")
+            }
+        }
+        lookupKey = Self.developmentLookupKey
+        if let text = env.optionalString("ONESTOP_NOTIFY_LOOKUP_KEY") {
+            if let key = Data(base64Encoded: text), key.count >= 16 {
+                lookupKey = key
+            } else {
+                env.require(false, "ONESTOP_NOTIFY_LOOKUP_KEY: base64 of at least 16 random bytes (e.g. $(openssl rand -base64 32))")
+            }
+        }
+        usesDevelopmentKeys = env.optionalString("ONESTOP_NOTIFY_DATA_KEYS") == nil || env.optionalString("ONESTOP_NOTIFY_LOOKUP_KEY") == nil
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
     }
 
