@@ -204,7 +204,7 @@ let serviceExtras: [String: [Target.Dependency]] = [
     ],
     "Intake": ["Identity", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
-    "Notification": ["CLibCurl"],
+    "Notification": ["CLibCurl", "Sealing"],
     "Complaints": ["Identity", "Sealing"],
 ]
 

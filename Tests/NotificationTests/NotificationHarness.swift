@@ -28,12 +28,15 @@ struct NotificationHarness {
     let database: PostgresPool
     let settings: NotificationSettings
 
+    /// - Parameter smtpArguments: options of `Sinks/smtp_sink.py` (`--starttls CERT KEY`,
+    ///   `--require-starttls`, `--smtps CERT KEY`, `--auth USER:PASSWORD`).
     static func run(
         settings extra: [String: String] = [:],
+        smtpSink smtpArguments: [String] = [],
         smsDelayMs: Int = 0,
         _ body: (NotificationHarness) async throws -> Void
     ) async throws {
-        let smtp = try await SinkProcess(script: "smtp_sink.py")
+        let smtp = try await SinkProcess(script: "smtp_sink.py", arguments: smtpArguments)
         let sms = try await SinkProcess(script: "sms_sink.py", arguments: smsDelayMs > 0 ? ["--delay-ms", "\(smsDelayMs)"] : [])
         defer {
             smtp.stop()

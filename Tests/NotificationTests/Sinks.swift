@@ -13,11 +13,14 @@ final class SinkProcess: Sendable {
     private let process: ChildProcess
     let port: Int
     let recordsFile: URL
+    /// Started with `--smtps`: TLS from the first byte.
+    let implicitTLS: Bool
 
     static let sinksDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Sinks")
 
     /// Starts `Sinks/<script>` with `/usr/bin/python3` (Debian's, which has aiosmtpd).
     init(script: String, arguments: [String] = []) async throws {
+        implicitTLS = arguments.contains("--smtps")
         recordsFile = FileManager.default.temporaryDirectory.appendingPathComponent("onestop-sink-\(UUID().uuidString).jsonl")
         _ = FileManager.default.createFile(atPath: recordsFile.path, contents: nil)
         process = try ChildProcess(
@@ -41,7 +44,7 @@ final class SinkProcess: Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)/sms" }
-    var smtpURL: String { "smtp://127.0.0.1:\(port)" }
+    var smtpURL: String { "\(implicitTLS ? "smtps" : "smtp")://127.0.0.1:\(port)" }
 
     /// Every record received so far.
     func records() -> [JSON] {

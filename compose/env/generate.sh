@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes the real env files of compose/docker-compose.yml from the committed *.env.example, with
 # fresh random secrets in place of every `change-me`. An existing env file is kept (a database
-# password is fixed when its volume is first created; intake's data key opens stored data).
+# password is fixed when its volume is first created; intake's, complaints' and notification's
+# data keys open stored data).
 # The real files are git-ignored: keep them out of commits.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -35,7 +36,7 @@ for service in "${services[@]}"; do
 done
 write common.env "ONESTOP_SERVICE_SECRET=$(hex 32)"
 write intake.env "ONESTOP_INTAKE_DATA_KEYS=k1:$(b64 32)" "ONESTOP_INTAKE_LOOKUP_KEY=$(b64 32)"
-write notification.env
+write notification.env "ONESTOP_NOTIFY_DATA_KEYS=k1:$(b64 32)" "ONESTOP_NOTIFY_LOOKUP_KEY=$(b64 32)"
 write gateway.env "ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD=$(hex 16)"
 write complaints.env "ONESTOP_COMPLAINTS_CONTACT_HASH_KEY=$(hex 32)" "ONESTOP_COMPLAINTS_DATA_KEYS=k1:$(b64 32)"
 ops=()

@@ -2,6 +2,7 @@ import Contracts
 import LineProtocol
 import Logging
 import Messaging
+import Postgres
 import ServiceKit
 import ServiceLifecycle
 import Synchronization
@@ -27,6 +28,9 @@ public enum NotificationService {
             migrationsDirectory: Bundle.module.url(forResource: "Migrations", withExtension: nil),
             methods: { context in
                 let settings = try settings ?? NotificationSettings(environment: ProcessInfo.processInfo.environment)
+                if settings.usesDevelopmentKeys {
+                    context.logger.warning("notification uses the built-in development keys for personal data: set ONESTOP_NOTIFY_DATA_KEYS and ONESTOP_NOTIFY_LOOKUP_KEY in production")
+                }
                 let catalog = try TemplateCatalog.bundled()
                 let built = NotificationRuntime(settings: settings, catalog: catalog, context: context)
                 runtime.set(built)
@@ -57,7 +61,7 @@ struct NotificationRuntime: Sendable {
         self.settings = settings
         self.catalog = catalog
         self.context = context
-        self.store = NotificationStore(database: context.database)
+        self.store = NotificationStore(database: context.database, vault: NotificationVault(settings: settings))
     }
 
     func methods() -> RPCMethodTable {
@@ -102,6 +106,8 @@ struct DeliveryService: Service {
 
     func run() async throws {
         let settings = runtime.settings
+        // Before anything is sent: suppressions kept by clear address must be found by hash.
+        guard await sealLegacyRows() else { return }
         let pool = CurlPool(threads: settings.concurrency)
         defer { pool.shutdown() }
         let processor = DeliveryProcessor(
@@ -120,5 +126,37 @@ struct DeliveryService: Service {
             handler: { job in try await processor.handle(job) }
         )
         try await worker.run()
+    }
+}
+
+extension DeliveryService {
+    /// Seals rows written before migration 0003 (see `NotificationStore.sealLegacyRows`), retrying
+    /// with a growing pause while the database fails; false when shut down first.
+    func sealLegacyRows() async -> Bool {
+        let logger = runtime.context.logger
+        var pause = Duration.seconds(1)
+        while !Task.isCancelled {
+            do {
+                let sealed = try await runtime.store.sealLegacyRows()
+                if sealed > 0 {
+                    logger.notice("sealed the personal data of rows written before sealing", metadata: ["notification.resealed": "\(sealed)"])
+                }
+                return true
+            } catch {
+                logger.error("could not seal rows written before sealing; nothing is sent until they are", metadata: ["error": "\(error)"])
+                let wait = pause
+                do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) } } catch { return false }
+                pause = min(pause * 2, .seconds(30))
+            }
+        }
+        return false
+    }
+}
+
+extension NotificationService {
+    /// Seals what rows written before migration 0003 still hold in clear (the service does this at
+    /// start); returns how many rows changed. Public for tests that write such rows.
+    public static func sealLegacyRows(database: PostgresPool, settings: NotificationSettings) async throws -> Int {
+        try await NotificationStore(database: database, vault: NotificationVault(settings: settings)).sealLegacyRows()
     }
 }

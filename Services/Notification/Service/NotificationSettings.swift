@@ -1,3 +1,4 @@
+import Sealing
 import ServiceKit
 
 #if canImport(FoundationEssentials)
@@ -9,7 +10,8 @@ import Foundation
 public enum STARTTLSMode: String, Sendable, CaseIterable {
     /// Refuse to send unless the server upgrades to TLS.
     case required
-    /// Upgrade when the server offers it, send in clear otherwise.
+    /// Upgrade when the server offers it, send in clear otherwise (refused with SMTP AUTH: a
+    /// stripped STARTTLS offer would expose the password).
     case optional
     /// Never upgrade (a local sink).
     case off
@@ -89,6 +91,10 @@ public struct NotificationSettings: Sendable {
     public var replyTo: String?
     /// Verify the server's certificate (off only for test servers with self-signed certificates).
     public var tlsVerify: Bool
+    /// `ONESTOP_SMTP_CA_FILE`: a PEM bundle of the CAs that may sign the mail server's certificate
+    /// (libcurl's `CURLOPT_CAINFO`), so a private CA is trusted with verification still on.
+    /// nil = the system's CA store.
+    public var smtpCAFile: String?
 
     // MARK: SMS
     public var smsProvider: SMSProvider
@@ -124,6 +130,21 @@ public struct NotificationSettings: Sendable {
     public var rateBurst: Int
     public var quietHours: QuietHours?
 
+    // MARK: Personal data at rest
+    /// `ONESTOP_NOTIFY_DATA_KEYS` (`keyId:base64-32-bytes[,older…]`): recipients' addresses and
+    /// names, the rendered messages and a send's variables are sealed with the first (AES-GCM);
+    /// the others still open older rows.
+    public var dataKeys: [(id: String, key: Data)]
+    /// `ONESTOP_NOTIFY_LOOKUP_KEY` (base64, at least 16 bytes): the HMAC key of the address hashes
+    /// (suppression list, one delivery per address and channel).
+    public var lookupKey: Data
+    /// Either key is the built-in development one (the service warns at start).
+    public var usesDevelopmentKeys: Bool
+
+    /// Used when `ONESTOP_NOTIFY_DATA_KEYS` / `ONESTOP_NOTIFY_LOOKUP_KEY` are not set (local runs and tests only).
+    public static let developmentDataKey = Data(repeating: 0x4E, count: 32)
+    public static let developmentLookupKey = Data(repeating: 0x6E, count: 32)
+
     public init(environment: [String: String]) throws {
         var env = EnvironmentReader(environment)
         smtpURL = env.string("ONESTOP_SMTP_URL", default: "smtp://127.0.0.1:2525")
@@ -132,12 +153,24 @@ public struct NotificationSettings: Sendable {
         smtpPassword = env.optionalString("ONESTOP_SMTP_PASSWORD")
         env.require((smtpUser == nil) == (smtpPassword == nil), "ONESTOP_SMTP_USER and ONESTOP_SMTP_PASSWORD go together")
         starttls = env.choice("ONESTOP_SMTP_STARTTLS", default: STARTTLSMode.optional)
+        // With `optional`, whoever sits between us and the server can strip the STARTTLS offer
+        // and read the password libcurl then sends in clear.
+        env.require(
+            smtpUser == nil || smtpURL.hasPrefix("smtps://") || starttls == .required,
+            "ONESTOP_SMTP_USER is set but ONESTOP_SMTP_STARTTLS=\(starttls.rawValue) on an smtp:// URL could send the password in clear; set ONESTOP_SMTP_STARTTLS=required or use smtps://"
+        )
         mailFrom = env.string("ONESTOP_MAIL_FROM", default: "noreply@onestop.local")
         env.require(Self.isPlainAddress(mailFrom), "ONESTOP_MAIL_FROM must be a bare address like noreply@example.org")
         mailFromName = env.optionalString("ONESTOP_MAIL_FROM_NAME") ?? "OneStop Service Hall"
         replyTo = env.optionalString("ONESTOP_MAIL_REPLY_TO")
         if let replyTo { env.require(Self.isPlainAddress(replyTo), "ONESTOP_MAIL_REPLY_TO must be a bare address") }
-        tlsVerify = env.string("ONESTOP_SMTP_TLS_VERIFY", default: "on") != "off"
+        let verify = env.string("ONESTOP_SMTP_TLS_VERIFY", default: "on")
+        env.require(verify == "on" || verify == "off", "ONESTOP_SMTP_TLS_VERIFY=\(verify.prefix(20)) must be on or off")
+        tlsVerify = verify != "off"
+        smtpCAFile = env.optionalString("ONESTOP_SMTP_CA_FILE")
+        if let path = smtpCAFile, let problem = Self.caFileProblem(path) {
+            env.require(false, "ONESTOP_SMTP_CA_FILE=\(path.prefix(200)) \(problem)")
+        }
 
         smsProvider = env.choice("ONESTOP_SMS_PROVIDER", default: SMSProvider.webhook)
         smsURL = env.string("ONESTOP_SMS_URL", default: "http://127.0.0.1:2580/sms")
@@ -179,6 +212,23 @@ public struct NotificationSettings: Sendable {
             quietHours = nil
             env.require(false, "ONESTOP_QUIET_HOURS=\(quietText.prefix(20)) must be HH:MM-HH:MM or off")
         }
+
+        dataKeys = [("dev", Self.developmentDataKey)]
+        if let text = env.optionalString("ONESTOP_NOTIFY_DATA_KEYS") {
+            switch DataSealer.parseKeys(text) {
+            case .success(let keys): dataKeys = keys
+            case .failure(let error): env.require(false, "ONESTOP_NOTIFY_DATA_KEYS: \(error)")
+            }
+        }
+        lookupKey = Self.developmentLookupKey
+        if let text = env.optionalString("ONESTOP_NOTIFY_LOOKUP_KEY") {
+            if let key = Data(base64Encoded: text), key.count >= 16 {
+                lookupKey = key
+            } else {
+                env.require(false, "ONESTOP_NOTIFY_LOOKUP_KEY: base64 of at least 16 random bytes (e.g. $(openssl rand -base64 32))")
+            }
+        }
+        usesDevelopmentKeys = env.optionalString("ONESTOP_NOTIFY_DATA_KEYS") == nil || env.optionalString("ONESTOP_NOTIFY_LOOKUP_KEY") == nil
         if !env.problems.isEmpty { throw ConfigurationError(problems: env.problems) }
     }
 
@@ -201,6 +251,19 @@ public struct NotificationSettings: Sendable {
     static func isPlainAddress(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(where: { $0 == " " || $0 == "<" || $0 == ">" || $0 == "\r" || $0 == "\n" })
+    }
+
+    /// Why `path` cannot serve as a CA bundle, or nil when it can: libcurl would only say so at
+    /// the first send, as a TLS failure retried until the delivery is dead.
+    static func caFileProblem(_ path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "does not exist" }
+        guard !isDirectory.boolValue else { return "is a directory; give the PEM file of the CA certificates" }
+        guard let contents = FileManager.default.contents(atPath: path) else { return "cannot be read by this process" }
+        guard String(decoding: contents, as: UTF8.self).contains("-----BEGIN CERTIFICATE-----") else {
+            return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        }
+        return nil
     }
 
     static func parseOffset(_ text: String) -> Int? {

@@ -6,10 +6,12 @@ Prints "READY <port>". Every POST to any path other than /_mode is appended to O
 JSON line {path, idempotencyKey, auth, contentType, body, status}. The answer is chosen by a mode
 set with POST /_mode {"mode": "ok"|"429"|"500"|"400"|"hang", "count": N, "retryAfter": S}:
 the next N requests get that answer, then "ok" again (count absent = until changed).
-"ok" answers 200 {"id": "sms-<n>"}; "hang" holds the request for 30 s without answering.
+"ok" answers 200 {"id": "sms-<n>"}; "400" quotes the refused number in its message; "hang" holds
+the request for 30 s without answering.
 """
 import json, sys, threading, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+from urllib.parse import parse_qs
 
 out_path = sys.argv[1]
 delay = 0.0
@@ -18,6 +20,14 @@ if "--delay-ms" in sys.argv:
 lock = threading.Lock()
 out = open(out_path, "a", encoding="utf-8")
 state = {"mode": "ok", "count": None, "retryAfter": 1, "n": 0}
+
+
+def recipient(body):
+    """The number a request is for: "to" of a JSON body, "To" of a form."""
+    try:
+        return json.loads(body).get("to", "")
+    except ValueError:
+        return parse_qs(body.decode("utf-8", "replace")).get("To", [""])[0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -79,7 +89,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._answer(429, {"error": "slow down"}, [("Retry-After", str(retry_after))])
         if status == 500:
             return self._answer(500, {"error": "gateway trouble"})
-        return self._answer(400, {"error": "invalid number"})
+        # As real gateways do, the refusal quotes the number it refused.
+        return self._answer(400, {"error": "invalid number",
+                                  "message": "The 'To' number %s is not a valid phone number." % recipient(body)})
 
 
 class Server(ThreadingHTTPServer):

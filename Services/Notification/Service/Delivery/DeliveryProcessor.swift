@@ -49,7 +49,7 @@ struct DeliveryProcessor: Sendable {
         let attemptNumber = delivery.attempts + 1
         let started = Date()
 
-        if let reason = try await store.suppressionReason(channel: delivery.channel, address: delivery.address) {
+        if let reason = try await store.suppressionReason(channel: delivery.channel, addressHash: delivery.addressHash) {
             metrics.outcome(delivery.channel, "suppressed")
             try await store.record(
                 AttemptRecord(outcome: "suppressed", reason: reason, detail: "the address is on the suppression list (\(reason))", startedAt: started),
@@ -65,33 +65,9 @@ struct DeliveryProcessor: Sendable {
             return
         }
 
-        var verdict: AttemptVerdict
-        var result: CurlResult
-        var partsSent = delivery.partsSent
-        switch delivery.channel {
-        case .email:
-            try await smtpBucket.acquire()
-            (verdict, result) = await transport.sendEmail(delivery)
-            metrics.latency("smtp", result.elapsed)
-        case .sms:
-            let parts = delivery.content["parts"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            verdict = .sent(providerID: nil)
-            result = CurlResult(code: 0, errorMessage: "", responseCode: 0, headers: [:], body: [], elapsed: .zero)
-            var providerIDs: [String] = []
-            while partsSent < parts.count {
-                try await smsBucket.acquire()
-                let key = parts.count == 1 ? delivery.id.lowercasedString : "\(delivery.id.lowercasedString)-\(partsSent + 1)"
-                (verdict, result) = await transport.sendSMS(delivery, text: parts[partsSent], idempotencyKey: key)
-                metrics.latency("sms", result.elapsed)
-                guard case .sent(let providerID) = verdict else { break }
-                if let providerID { providerIDs.append(providerID) }
-                partsSent += 1
-            }
-            if case .sent = verdict { verdict = .sent(providerID: providerIDs.isEmpty ? nil : providerIDs.joined(separator: ",")) }
-        }
-
+        let (verdict, result, partsSent) = try await transfer(delivery)
         let latency = Int(result.elapsed.components.seconds * 1000 + result.elapsed.components.attoseconds / 1_000_000_000_000_000)
-        let status = result.responseCode == 0 ? nil : result.responseCode
+        let status = ProviderTransport.providerStatus(result)
         switch verdict {
         case .sent(let providerID):
             metrics.sent(delivery.channel)
@@ -131,6 +107,44 @@ struct DeliveryProcessor: Sendable {
 }
 
 extension DeliveryProcessor {
+    /// Opens the delivery's address and content and sends them: they are readable only within
+    /// this call, and the verdict's detail (stored) has the address masked.
+    func transfer(_ delivery: DeliveryRecord) async throws -> (verdict: AttemptVerdict, result: CurlResult, partsSent: Int) {
+        var result = CurlResult(code: 0, errorMessage: "", responseCode: 0, headers: [:], body: [], elapsed: .zero)
+        var partsSent = delivery.partsSent
+        let recipient: OpenedRecipient
+        do {
+            recipient = try store.vault.open(delivery.recipient)
+        } catch {
+            // A key no longer in ONESTOP_NOTIFY_DATA_KEYS (or a damaged box): retried, so the
+            // delivery still goes out if the key is listed again within its retry budget.
+            logger.error("cannot open a delivery's sealed address", metadata: ["delivery.id": .string(delivery.id.lowercasedString), "error": .string("\(error)")])
+            return (.retry(reason: "sealing", detail: "\(error)", retryAfter: nil), result, partsSent)
+        }
+        var verdict: AttemptVerdict
+        switch delivery.channel {
+        case .email:
+            try await smtpBucket.acquire()
+            (verdict, result) = await transport.sendEmail(delivery, to: recipient)
+            metrics.latency("smtp", result.elapsed)
+        case .sms:
+            let parts = recipient.content["parts"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            verdict = .sent(providerID: nil)
+            var providerIDs: [String] = []
+            while partsSent < parts.count {
+                try await smsBucket.acquire()
+                let key = parts.count == 1 ? delivery.id.lowercasedString : "\(delivery.id.lowercasedString)-\(partsSent + 1)"
+                (verdict, result) = await transport.sendSMS(to: recipient, text: parts[partsSent], idempotencyKey: key)
+                metrics.latency("sms", result.elapsed)
+                guard case .sent(let providerID) = verdict else { break }
+                if let providerID { providerIDs.append(providerID) }
+                partsSent += 1
+            }
+            if case .sent = verdict { verdict = .sent(providerID: providerIDs.isEmpty ? nil : providerIDs.joined(separator: ",")) }
+        }
+        return (verdict.masking(recipient.address, channel: delivery.channel), result, partsSent)
+    }
+
     /// Pause between tries to record a sent message while the database is away.
     static let recordRetryPauses = (first: Duration.milliseconds(100), longest: Duration.seconds(2))
 
@@ -154,6 +168,24 @@ extension DeliveryProcessor {
                 try await Task.sleep(for: pause)
                 pause = min(pause * 2, Self.recordRetryPauses.longest)
             }
+        }
+    }
+}
+
+extension AttemptVerdict {
+    /// The verdict with `address` masked in its detail, which is stored: a provider's error may
+    /// quote what it refused ("The 'To' number +8613812345678 is not a valid phone number").
+    func masking(_ address: String, channel: NotificationChannel) -> AttemptVerdict {
+        let masked = SendPlan.mask(address, channel: channel)
+        // A phone number is also quoted without its + (or after a form-encoded %2B).
+        let forms = address.hasPrefix("+") ? [address, String(address.dropFirst())] : [address]
+        func clean(_ detail: String) -> String {
+            forms.reduce(detail) { $0.replacingOccurrences(of: $1, with: masked, options: .caseInsensitive) }
+        }
+        switch self {
+        case .sent: return self
+        case .retry(let reason, let detail, let retryAfter): return .retry(reason: reason, detail: clean(detail), retryAfter: retryAfter)
+        case .permanent(let reason, let detail, let suppress): return .permanent(reason: reason, detail: clean(detail), suppress: suppress)
         }
     }
 }

@@ -18,9 +18,10 @@ struct DeliveryRecord: Sendable {
     var urgency: NotificationUrgency
     var createdAt: Date
     var channel: NotificationChannel
-    var address: String
-    var name: String?
-    var content: JSON
+    /// The keyed hash of the address: what the suppression list is matched on.
+    var addressHash: String
+    /// Address, name and content, sealed; opened only for the transfer.
+    var recipient: StoredRecipient
     var status: String
     var attempts: Int
     var partsSent: Int
@@ -41,13 +42,15 @@ struct AttemptRecord: Sendable {
     var nextRunAt: Date?
 }
 
-/// Every SQL statement of the notification service.
+/// Every SQL statement of the notification service. Personal data goes in sealed by `vault`
+/// and comes out sealed; only `NotificationVault.open` makes it readable again.
 struct NotificationStore: Sendable {
     static let queueName = "notification.delivery"
     /// A job is one attempt; it runs again only when its worker died (lease lost).
     static let jobLeaseAttempts = 5
 
     let database: PostgresPool
+    let vault: NotificationVault
     var queue: WorkQueue { WorkQueue(name: Self.queueName, database: database) }
 
     static func jobPayload(_ delivery: UUID, attempt: Int) -> JSON {
@@ -57,14 +60,16 @@ struct NotificationStore: Sendable {
     // MARK: notification.send
 
     func accept(_ params: NotificationSend.Params, planned: [PlannedDelivery], actor: String?, quietHours: QuietHours?) async throws -> NotificationSend.Result {
-        let variables = try PostgresJSONB(encoding: params.variables)
+        let variables = JSON.object(JSONObject(params.variables.sorted { $0.key < $1.key }.map { ($0.key, JSON.string($0.value)) }))
+        let sealedVariables = try vault.seal(variables)
         let urgency = params.urgency ?? .normal
         let now = Date()
         return try await database.withTransaction { connection in
             let messageID = UUID.v7()
             let inserted = try await connection.query("""
-                INSERT INTO notification_messages (id, key, template, locale, urgency, subject_id, variables, caller)
-                VALUES (\(messageID), \(params.key), \(params.template.rawValue), \(params.locale.rawValue), \(urgency.rawValue), \(params.subjectId), \(variables), \(actor))
+                INSERT INTO notification_messages (id, key, template, locale, urgency, subject_id, sealed_key_id, variables_cipher, caller)
+                VALUES (\(messageID), \(params.key), \(params.template.rawValue), \(params.locale.rawValue), \(urgency.rawValue), \(params.subjectId),
+                        \(vault.keyID), \(sealedVariables), \(actor))
                 ON CONFLICT (key) DO NOTHING
                 RETURNING id
                 """)
@@ -82,9 +87,11 @@ struct NotificationStore: Sendable {
             for delivery in planned {
                 let deliveryID = UUID.v7()
                 try await connection.execute("""
-                    INSERT INTO notification_deliveries (id, message_id, position, channel, address, recipient_name, content)
-                    VALUES (\(deliveryID), \(messageID), \(delivery.position), \(delivery.channel.rawValue), \(delivery.address), \(delivery.name),
-                            \(PostgresJSONB(rawJSON: delivery.content.jsonString)))
+                    INSERT INTO notification_deliveries (id, message_id, position, channel, sealed_key_id, address_cipher, name_cipher, content_cipher,
+                                                         address_hash, address_masked)
+                    VALUES (\(deliveryID), \(messageID), \(delivery.position), \(delivery.channel.rawValue), \(vault.keyID),
+                            \(try vault.seal(delivery.address)), \(try delivery.name.map { try vault.seal($0) }), \(try vault.seal(delivery.content)),
+                            \(vault.addressHash(delivery.address, channel: delivery.channel)), \(SendPlan.mask(delivery.address, channel: delivery.channel)))
                     """)
                 // Non-urgent SMS wait for the end of quiet hours.
                 let runAt = delivery.channel == .sms && urgency == .normal ? quietHours?.end(after: now) : nil
@@ -118,7 +125,7 @@ struct NotificationStore: Sendable {
         guard let message = messages.first else { return nil }
         let id = try message.decode(UUID.self, column: "id")
         let deliveries = try await database.query("""
-            SELECT id, channel, address, status, attempts, provider_id, last_error, next_attempt_at, sent_at
+            SELECT id, channel, address_masked, address, status, attempts, provider_id, last_error, next_attempt_at, sent_at
             FROM notification_deliveries WHERE message_id = \(id) ORDER BY position
             """)
         let attempts = try await database.query("""
@@ -150,7 +157,9 @@ struct NotificationStore: Sendable {
                 return NotificationStatus.Delivery(
                     id: deliveryID.lowercasedString,
                     channel: channel,
-                    address: SendPlan.mask(try row.decode(String.self, column: "address"), channel: channel),
+                    // A row not sealed yet still has its address in clear.
+                    address: try row.decode(String?.self, column: "address_masked")
+                        ?? SendPlan.mask(try row.decode(String?.self, column: "address") ?? "", channel: channel),
                     status: try row.decode(String.self, column: "status"),
                     attempts: try row.decode(Int.self, column: "attempts"),
                     providerId: try row.decode(String?.self, column: "provider_id"),
@@ -166,15 +175,16 @@ struct NotificationStore: Sendable {
     // MARK: Suppression list
 
     func suppress(channel: NotificationChannel, address: String, reason: String, remove: Bool, actor: String?) async throws -> Bool {
-        try await database.withTransaction { connection in
+        let hash = vault.addressHash(address, channel: channel)
+        return try await database.withTransaction { connection in
             let changed: Int
             if remove {
                 changed = try await connection.execute("""
-                    DELETE FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address = \(address)
+                    DELETE FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address_hash = \(hash)
                     """)
             } else {
                 changed = try await connection.execute("""
-                    INSERT INTO notification_suppressions (channel, address, reason) VALUES (\(channel.rawValue), \(address), \(reason))
+                    INSERT INTO notification_suppressions (channel, address_hash, reason) VALUES (\(channel.rawValue), \(hash), \(reason))
                     ON CONFLICT DO NOTHING
                     """)
             }
@@ -186,9 +196,9 @@ struct NotificationStore: Sendable {
         }
     }
 
-    func suppressionReason(channel: NotificationChannel, address: String) async throws -> String? {
+    func suppressionReason(channel: NotificationChannel, addressHash: String) async throws -> String? {
         let rows = try await database.query("""
-            SELECT reason FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address = \(address)
+            SELECT reason FROM notification_suppressions WHERE channel = \(channel.rawValue) AND address_hash = \(addressHash)
             """)
         return try rows.first?.decode(String.self, column: "reason")
     }
@@ -197,22 +207,36 @@ struct NotificationStore: Sendable {
 
     func delivery(_ id: UUID) async throws -> DeliveryRecord? {
         let rows = try await database.query("""
-            SELECT d.id, d.message_id, m.key, m.urgency, m.created_at, d.channel, d.address, d.recipient_name, d.content,
+            SELECT d.id, d.message_id, m.key, m.urgency, m.created_at, d.channel, d.address_hash, d.sealed_key_id,
+                   d.address_cipher, d.name_cipher, d.content_cipher, d.address, d.recipient_name, d.content,
                    d.status, d.attempts, d.parts_sent
             FROM notification_deliveries d JOIN notification_messages m ON m.id = d.message_id
             WHERE d.id = \(id)
             """)
         guard let row = rows.first else { return nil }
+        let channel = NotificationChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .sms
+        let recipient: StoredRecipient
+        let addressHash: String
+        if let keyID = try row.decode(String?.self, column: "sealed_key_id"), let address = try row.decode(Data?.self, column: "address_cipher") {
+            recipient = .sealed(keyID: keyID, address: address, name: try row.decode(Data?.self, column: "name_cipher"),
+                                content: try row.decode(Data.self, column: "content_cipher"))
+            addressHash = try row.decode(String.self, column: "address_hash")
+        } else {
+            // Written before migration 0003 and not sealed yet.
+            let address = try row.decode(String.self, column: "address")
+            recipient = .clear(address: address, name: try row.decode(String?.self, column: "recipient_name"),
+                               content: (try? JSON.parse(row.decode(PostgresJSONB.self, column: "content").rawJSON)) ?? .null)
+            addressHash = vault.addressHash(address, channel: channel)
+        }
         return DeliveryRecord(
             id: try row.decode(UUID.self, column: "id"),
             messageID: try row.decode(UUID.self, column: "message_id"),
             key: try row.decode(String.self, column: "key"),
             urgency: NotificationUrgency(rawValue: try row.decode(String.self, column: "urgency")) ?? .normal,
             createdAt: try row.decode(Date.self, column: "created_at"),
-            channel: NotificationChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .sms,
-            address: try row.decode(String.self, column: "address"),
-            name: try row.decode(String?.self, column: "recipient_name"),
-            content: (try? JSON.parse(row.decode(PostgresJSONB.self, column: "content").rawJSON)) ?? .null,
+            channel: channel,
+            addressHash: addressHash,
+            recipient: recipient,
             status: try row.decode(String.self, column: "status"),
             attempts: try row.decode(Int.self, column: "attempts"),
             partsSent: try row.decode(Int.self, column: "parts_sent")
@@ -248,7 +272,7 @@ struct NotificationStore: Sendable {
             }
             if let suppress {
                 try await connection.execute("""
-                    INSERT INTO notification_suppressions (channel, address, reason) VALUES (\(delivery.channel.rawValue), \(delivery.address), \(suppress))
+                    INSERT INTO notification_suppressions (channel, address_hash, reason) VALUES (\(delivery.channel.rawValue), \(delivery.addressHash), \(suppress))
                     ON CONFLICT DO NOTHING
                     """)
             }

@@ -19,19 +19,22 @@ public struct SMTPRequest: Sendable {
     public var password: String?
     public var starttls: STARTTLSMode
     public var verifyTLS: Bool
+    /// A PEM bundle of trusted CAs (`CURLOPT_CAINFO`); nil = the system's store.
+    public var caFile: String?
     public var from: String
     public var recipients: [String]
     public var message: [UInt8]
     public var connectTimeout: Duration
     public var timeout: Duration
 
-    public init(url: String, user: String? = nil, password: String? = nil, starttls: STARTTLSMode = .optional, verifyTLS: Bool = true,
+    public init(url: String, user: String? = nil, password: String? = nil, starttls: STARTTLSMode = .optional, verifyTLS: Bool = true, caFile: String? = nil,
                 from: String, recipients: [String], message: [UInt8], connectTimeout: Duration = .seconds(10), timeout: Duration = .seconds(30)) {
         self.url = url
         self.user = user
         self.password = password
         self.starttls = starttls
         self.verifyTLS = verifyTLS
+        self.caFile = caFile
         self.from = from
         self.recipients = recipients
         self.message = message

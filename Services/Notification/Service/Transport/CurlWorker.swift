@@ -126,6 +126,9 @@ final class CurlWorker {
             }
             _ = onestop_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(mode.rawValue))
         }
+        if let caFile = request.caFile {
+            _ = onestop_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)
+        }
         if !request.verifyTLS {
             _ = onestop_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
             _ = onestop_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)

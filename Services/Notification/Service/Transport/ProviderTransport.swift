@@ -22,28 +22,28 @@ struct ProviderTransport: Sendable {
 
     // MARK: Email
 
-    func emailRequest(_ delivery: DeliveryRecord) -> (SMTPRequest, messageID: String) {
-        let messageID = MIMEMessage.messageID(key: delivery.key, recipient: delivery.address, domain: settings.mailDomain)
+    func emailRequest(_ delivery: DeliveryRecord, to recipient: OpenedRecipient) -> (SMTPRequest, messageID: String) {
+        let messageID = MIMEMessage.messageID(key: delivery.key, recipient: recipient.address, domain: settings.mailDomain)
         var mime = MIMEMessage(
             from: settings.mailFrom, fromName: settings.mailFromName, replyTo: settings.replyTo,
-            to: delivery.address, toName: delivery.name,
-            subject: delivery.content["subject"]?.stringValue ?? "",
-            text: delivery.content["text"]?.stringValue ?? "",
-            html: delivery.content["html"]?.stringValue ?? "",
+            to: recipient.address, toName: recipient.name,
+            subject: recipient.content["subject"]?.stringValue ?? "",
+            text: recipient.content["text"]?.stringValue ?? "",
+            html: recipient.content["html"]?.stringValue ?? "",
             messageID: messageID, date: delivery.createdAt
         )
         mime.extraHeaders = [("X-OneStop-Delivery", delivery.id.lowercasedString)]
         let request = SMTPRequest(
             url: settings.smtpURL, user: settings.smtpUser, password: settings.smtpPassword,
-            starttls: settings.starttls, verifyTLS: settings.tlsVerify,
-            from: settings.mailFrom, recipients: [delivery.address], message: mime.render(),
+            starttls: settings.starttls, verifyTLS: settings.tlsVerify, caFile: settings.smtpCAFile,
+            from: settings.mailFrom, recipients: [recipient.address], message: mime.render(),
             connectTimeout: settings.connectTimeout, timeout: settings.transferTimeout
         )
         return (request, messageID)
     }
 
-    func sendEmail(_ delivery: DeliveryRecord) async -> (AttemptVerdict, CurlResult) {
-        let (request, messageID) = emailRequest(delivery)
+    func sendEmail(_ delivery: DeliveryRecord, to recipient: OpenedRecipient) async -> (AttemptVerdict, CurlResult) {
+        let (request, messageID) = emailRequest(delivery, to: recipient)
         let result = await pool.perform(.smtp(request))
         return (Self.classifySMTP(result, messageID: messageID), result)
     }
@@ -51,7 +51,10 @@ struct ProviderTransport: Sendable {
     static func classifySMTP(_ result: CurlResult, messageID: String) -> AttemptVerdict {
         if result.finished { return .sent(providerID: messageID) }
         let code = result.responseCode
-        let detail = "SMTP \(code == 0 ? "-" : String(code)): \(result.errorMessage)"
+        // libcurl's response code is the server's last reply, which is the failure's cause only
+        // when it is an error (4xx, 5xx); after EHLO's 250 (no STARTTLS offered) or STARTTLS's 220
+        // (a certificate the handshake refused) the failure is the TLS layer's, not the server's.
+        let detail = (400..<600).contains(code) ? "SMTP \(code): \(result.errorMessage)" : "SMTP: \(result.errorMessage)"
         if (400..<500).contains(code) { return .retry(reason: "smtp_4xx", detail: detail, retryAfter: nil) }
         if (500..<600).contains(code) {
             // 550/551/553 on a recipient are hard bounces; 535 (auth) and others are ours to fix.
@@ -63,7 +66,7 @@ struct ProviderTransport: Sendable {
 
     // MARK: SMS
 
-    func smsRequest(_ delivery: DeliveryRecord, text: String, idempotencyKey: String) -> HTTPRequest {
+    func smsRequest(to recipient: OpenedRecipient, text: String, idempotencyKey: String) -> HTTPRequest {
         var headers: [String] = []
         let body: String
         var basicAuth: (user: String, password: String)?
@@ -71,11 +74,11 @@ struct ProviderTransport: Sendable {
         case .webhook:
             headers.append("Content-Type: application/json")
             body = Self.fillJSONTemplate(settings.smsBodyTemplate, [
-                "to": delivery.address, "from": settings.smsFrom, "text": text, "key": idempotencyKey,
+                "to": recipient.address, "from": settings.smsFrom, "text": text, "key": idempotencyKey,
             ])
         case .twilio:
             headers.append("Content-Type: application/x-www-form-urlencoded")
-            body = [("To", delivery.address), ("From", settings.smsFrom), ("Body", text)]
+            body = [("To", recipient.address), ("From", settings.smsFrom), ("Body", text)]
                 .map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&")
             if let sid = settings.smsAccountSID, let token = settings.smsAuthToken { basicAuth = (sid, token) }
         }
@@ -85,8 +88,8 @@ struct ProviderTransport: Sendable {
                            connectTimeout: settings.connectTimeout, timeout: settings.transferTimeout)
     }
 
-    func sendSMS(_ delivery: DeliveryRecord, text: String, idempotencyKey: String) async -> (AttemptVerdict, CurlResult) {
-        let result = await pool.perform(.http(smsRequest(delivery, text: text, idempotencyKey: idempotencyKey)))
+    func sendSMS(to recipient: OpenedRecipient, text: String, idempotencyKey: String) async -> (AttemptVerdict, CurlResult) {
+        let result = await pool.perform(.http(smsRequest(to: recipient, text: text, idempotencyKey: idempotencyKey)))
         return (Self.classifyHTTP(result), result)
     }
 
@@ -107,6 +110,14 @@ struct ProviderTransport: Sendable {
         default:
             return .permanent(reason: status >= 400 ? "http_4xx" : "http_\(status)", detail: detail, suppress: nil)
         }
+    }
+
+    /// The provider's status to record with an attempt: nil when no reply arrived, and nil when
+    /// the transfer failed after a positive reply (an SMTP 250 or 220 before a TLS failure), which
+    /// did not cause the failure.
+    static func providerStatus(_ result: CurlResult) -> Int? {
+        guard result.responseCode != 0, result.finished || result.responseCode >= 400 else { return nil }
+        return result.responseCode
     }
 
     static func transportFailure(_ result: CurlResult, detail: String) -> AttemptVerdict {
