@@ -198,11 +198,14 @@ let serviceResources: [String: [Resource]] = [
 let serviceExtras: [String: [Target.Dependency]] = [
     "Gateway": [
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
     ],
     "Intake": ["Identity", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
