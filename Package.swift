@@ -13,6 +13,8 @@ let nio = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let nioTLS = Target.Dependency.product(name: "NIOTLS", package: "swift-nio")
 
 var targets: [Target] = [
     // MARK: Shared libraries
@@ -46,7 +48,7 @@ var targets: [Target] = [
     ),
     .target(
         name: "LineProtocol",
-        dependencies: ["JSONCoding", nio, nioPosix, logging, metrics],
+        dependencies: ["JSONCoding", nio, nioPosix, nioSSL, nioTLS, logging, metrics],
         path: "Shared/LineProtocol",
         swiftSettings: swiftSettings
     ),
@@ -87,7 +89,7 @@ var targets: [Target] = [
     ),
     .target(
         name: "RPCTesting",
-        dependencies: ["LineProtocol", nio, nioPosix],
+        dependencies: ["LineProtocol", nio, nioPosix, nioSSL],
         path: "Shared/RPCTesting",
         swiftSettings: swiftSettings
     ),
@@ -196,11 +198,14 @@ let serviceResources: [String: [Resource]] = [
 let serviceExtras: [String: [Target.Dependency]] = [
     "Gateway": [
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
+        .product(name: "HummingbirdTLS", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
+        .product(name: "NIOSSL", package: "swift-nio-ssl"),
     ],
     "Intake": ["Identity", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],
@@ -285,6 +290,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

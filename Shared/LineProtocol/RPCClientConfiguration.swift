@@ -44,6 +44,9 @@ public struct RPCClientConfiguration: Sendable {
     /// with a retryable error.
     public var maxRetries: Int
     public var maxLineLength: Int
+    /// TLS to the service (its certificate verified, ours shown when it asks); nil connects in
+    /// plaintext. The handshake must finish within `connectTimeout`.
+    public var tls: RPCClientTLS?
 
     public init(
         serviceName: String,
@@ -56,7 +59,8 @@ public struct RPCClientConfiguration: Sendable {
         initialBackoff: Duration = .milliseconds(50),
         maxBackoff: Duration = .seconds(5),
         maxRetries: Int = 3,
-        maxLineLength: Int = RPCLimits.defaultMaxLineLength
+        maxLineLength: Int = RPCLimits.defaultMaxLineLength,
+        tls: RPCClientTLS? = nil
     ) {
         precondition(!targets.isEmpty, "a client needs at least one target")
         self.serviceName = serviceName
@@ -70,5 +74,6 @@ public struct RPCClientConfiguration: Sendable {
         self.maxBackoff = maxBackoff
         self.maxRetries = maxRetries
         self.maxLineLength = maxLineLength
+        self.tls = tls
     }
 }

@@ -82,12 +82,18 @@ final class RPCClientSlot: Sendable {
         let target = self.target
         let peer = "\(configuration.serviceName) at \(target)"
         let eventLoop = group.next()
+        let tlsReport = configuration.tls.map { _ in RPCTLSReport() }
         let connected = ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls = configuration.tls, let tlsReport {
+                        try RPCTLS.addClientHandlers(
+                            tls, target: target, peer: peer, handshakeTimeout: configuration.connectTimeout, report: tlsReport, to: channel
+                        )
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         RPCClientConnectionHandler(
                             peerDescription: peer, maxLineLength: configuration.maxLineLength, silenceLimit: configuration.silenceLimit
@@ -110,6 +116,19 @@ final class RPCClientSlot: Sendable {
             .flatMapErrorThrowing { error -> Ready in
                 throw RPCCallFailure.notSent(.unavailable("could not connect to \(peer): \(error); is it running?"))
             }
+            .flatMap { ready -> EventLoopFuture<Ready> in
+                // With TLS, a connection is usable once the handshake is done; its failure says why.
+                guard let tlsReport else { return eventLoop.makeSucceededFuture(ready) }
+                guard let handshake = tlsReport.handshake else {
+                    ready.channel.close(promise: nil)
+                    return eventLoop.makeFailedFuture(RPCCallFailure.notSent(.unavailable("TLS with \(peer) was not set up")))
+                }
+                return handshake.map { ready }.flatMapError { error in
+                    ready.channel.close(promise: nil)
+                    let reason = error as? RPCError ?? .unavailable("TLS with \(peer) failed: \(error)")
+                    return eventLoop.makeFailedFuture(RPCCallFailure.notSent(reason))
+                }
+            }
         let greeted = connected.flatMap { ready -> EventLoopFuture<Ready> in
             guard let credential = configuration.credential else { return eventLoop.makeSucceededFuture(ready) }
             let hello = SysHello.Params(service: configuration.callerName, credential: credential)
@@ -119,8 +138,15 @@ final class RPCClientSlot: Sendable {
             let promise = eventLoop.makePromise(of: JSON.self)
             ready.handler.value.send(id: 0, request: request, deadline: .now() + TimeAmount(configuration.connectTimeout), promise: promise)
             return promise.futureResult.map { _ in ready }.flatMapError { error in
+                let closedByPeer = !ready.channel.isActive
                 ready.channel.close(promise: nil)
-                let reason = (error as? RPCCallFailure)?.error ?? .unavailable("\(error)")
+                var reason = (error as? RPCCallFailure)?.error ?? .unavailable("\(error)")
+                if let tlsFailure = tlsReport?.reason {
+                    // TLS 1.3: a refused client certificate arrives after the handshake.
+                    reason = .unavailable(tlsFailure)
+                } else if closedByPeer, configuration.tls == nil, reason.kind == .unavailable {
+                    reason = .unavailable("\(peer) closed the connection before answering sys.hello; if that listener requires TLS, configure TLS for this client")
+                }
                 // A refused hello is a configuration fault: say so, but nothing was sent.
                 return eventLoop.makeFailedFuture(RPCCallFailure.notSent(reason))
             }

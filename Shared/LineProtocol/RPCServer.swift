@@ -66,6 +66,9 @@ public final class RPCServer: Sendable {
                         admitted: admitted,
                         logger: connectionLogger
                     )
+                    if let tls = configuration.tls {
+                        try RPCTLS.addServerHandlers(tls, to: channel, logger: connectionLogger)
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -73,7 +76,10 @@ public final class RPCServer: Sendable {
             .get()
         state.withLock { $0.serverChannel = channel }
         let address = channel.localAddress!
-        logger.info("listening", metadata: ["rpc.address": .string(address.description)])
+        logger.info("listening", metadata: [
+            "rpc.address": .string(address.description),
+            "rpc.tls": .string(configuration.tls.map { $0.requiresClientCertificate ? "mutual" : "server" } ?? "off"),
+        ])
         return address
     }
 

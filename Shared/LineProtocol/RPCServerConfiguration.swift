@@ -12,6 +12,8 @@ public struct RPCServerConfiguration: Sendable {
     public var maxInFlightPerConnection: Int
     public var maxConnections: Int
     public var idleTimeout: Duration
+    /// TLS on this listener (with a CA: mutual TLS); nil listens in plaintext.
+    public var tls: RPCServerTLS?
 
     public init(
         serviceName: String,
@@ -21,7 +23,8 @@ public struct RPCServerConfiguration: Sendable {
         maxLineLength: Int = RPCLimits.defaultMaxLineLength,
         maxInFlightPerConnection: Int = RPCLimits.defaultMaxInFlightPerConnection,
         maxConnections: Int = RPCLimits.defaultMaxConnections,
-        idleTimeout: Duration = RPCLimits.defaultIdleTimeout
+        idleTimeout: Duration = RPCLimits.defaultIdleTimeout,
+        tls: RPCServerTLS? = nil
     ) {
         self.serviceName = serviceName
         self.host = host
@@ -31,5 +34,6 @@ public struct RPCServerConfiguration: Sendable {
         self.maxInFlightPerConnection = maxInFlightPerConnection
         self.maxConnections = maxConnections
         self.idleTimeout = idleTimeout
+        self.tls = tls
     }
 }

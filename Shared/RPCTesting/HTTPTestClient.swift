@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A minimal HTTP/1.1 GET for tests of admin ports: one request per connection, read to close.
 public enum HTTPTestClient {
@@ -23,15 +24,26 @@ public enum HTTPTestClient {
         try await send(host: host, port: port, method: "GET", path: path)
     }
 
-    /// One request on its own connection (`Connection: close`), read to the end.
+    /// One request on its own connection (`Connection: close`), read to the end. With
+    /// `tlsTrustRoots` (PEM CA certificates) it is HTTPS, the server's certificate checked
+    /// against them and against `host`.
     public static func send(
         host: String = "127.0.0.1", port: Int, method: String, path: String,
-        headers: [(String, String)] = [], body: String? = nil
+        headers: [(String, String)] = [], body: String? = nil, tlsTrustRoots: [UInt8]? = nil
     ) async throws -> Response {
+        let tls = try tlsTrustRoots.map { roots in
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(roots))
+            return try NIOSSLContext(configuration: configuration)
+        }
+        let isIPAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: isIPAddress ? nil : host))
+                    }
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
@@ -44,8 +56,12 @@ public enum HTTPTestClient {
         var received = ByteBuffer()
         try await channel.executeThenClose { inbound, outbound in
             try await outbound.write(ByteBuffer(string: head + (body ?? "")))
-            for try await var chunk in inbound {
-                received.writeBuffer(&chunk)
+            do {
+                for try await var chunk in inbound {
+                    received.writeBuffer(&chunk)
+                }
+            } catch NIOSSLError.uncleanShutdown where received.readableBytes > 0 {
+                // A TLS server that closes without close_notify after `Connection: close`.
             }
         }
         let text = String(buffer: received)

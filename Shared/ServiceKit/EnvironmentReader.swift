@@ -55,6 +55,34 @@ public struct EnvironmentReader {
         return targets
     }
 
+    /// The contents of the file a variable names (certificates, keys); nil when the variable is
+    /// unset. A missing, unreadable or empty file is a problem naming the variable.
+    public mutating func fileContents(_ name: String) -> [UInt8]? {
+        guard let path = variables[name] else { return nil }
+        guard !path.isEmpty else {
+            problems.append("\(name) is set but empty; give the path of a file or unset it")
+            return nil
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            problems.append("\(name)=\(path): no such file")
+            return nil
+        }
+        guard !isDirectory.boolValue else {
+            problems.append("\(name)=\(path) is a directory; give the path of a file")
+            return nil
+        }
+        guard FileManager.default.isReadableFile(atPath: path), let data = FileManager.default.contents(atPath: path) else {
+            problems.append("\(name)=\(path) cannot be read by this process (check its permissions and owner)")
+            return nil
+        }
+        guard !data.isEmpty else {
+            problems.append("\(name)=\(path) is empty")
+            return nil
+        }
+        return [UInt8](data)
+    }
+
     public mutating func require(_ condition: Bool, _ problem: @autoclosure () -> String) {
         if !condition { problems.append(problem()) }
     }

@@ -60,6 +60,9 @@ public final class ServiceApp: Sendable {
         if configuration.usesDevelopmentSecret {
             logger.warning("ONESTOP_SERVICE_SECRET is not set: using the development credential; set it in any shared deployment")
         }
+        if let tls = configuration.tls, !tls.isMutual {
+            logger.notice("ONESTOP_TLS_CA_FILE is not set: the line-protocol listener asks for no client certificate, and peers are checked against the system's certificate store")
+        }
         let database = PostgresPool(
             configuration: PostgresConfiguration(
                 connectionString: configuration.databaseURL, maxPreparedStatements: configuration.databasePreparedStatements

@@ -35,6 +35,11 @@ public struct ServiceConfiguration: Sendable {
     public var outbox: OutboxRelayConfiguration
     /// Where the other services listen (`ONESTOP_<SERVICE>_ADDRESSES`).
     public var peers: [OneStopService: [RPCTarget]]
+    /// TLS between services (`ONESTOP_TLS_CERT_FILE`, `_KEY_FILE`, `_CA_FILE`); nil: plaintext.
+    public var tls: ServiceTLS?
+    /// `ONESTOP_<SERVICE>_TLS_SERVER_NAME`: the name a peer's certificate must carry when it is
+    /// not the host in its addresses (by default that host, or its IP address, is checked).
+    public var peerServerNames: [OneStopService: String]
 
     /// Reads the configuration of `service`; throws a `ConfigurationError` naming every bad value.
     public init(service: OneStopService, environment: [String: String]) throws {
@@ -77,6 +82,18 @@ public struct ServiceConfiguration: Sendable {
             )
         }
         self.peers = peers
+        self.tls = ServiceTLS.read(&env)
+        var peerServerNames: [OneStopService: String] = [:]
+        for peer in OneStopService.allCases where peer != service {
+            let name = "ONESTOP_\(peer.rawValue.uppercased())_TLS_SERVER_NAME"
+            guard let serverName = env.optionalString(name) else { continue }
+            env.require(
+                env.variables[ServiceTLS.certificateVariable] != nil,
+                "\(name) is set but TLS is off: set \(ServiceTLS.certificateVariable) and \(ServiceTLS.keyVariable) (and \(ServiceTLS.caVariable)), or unset it"
+            )
+            peerServerNames[peer] = serverName
+        }
+        self.peerServerNames = peerServerNames
         if !env.problems.isEmpty {
             throw ConfigurationError(problems: env.problems)
         }
@@ -104,17 +121,22 @@ public struct ServiceConfiguration: Sendable {
             credential: serviceSecret,
             maxInFlightPerConnection: maxInFlightPerConnection,
             maxConnections: maxConnections,
-            idleTimeout: idleTimeout
+            idleTimeout: idleTimeout,
+            tls: tls?.server
         )
     }
 
     /// A client pool for a peer service, greeting it with this service's name and the credential.
+    /// With TLS on, it checks the peer's certificate and shows this service's.
     public func clientConfiguration(for peer: OneStopService) -> RPCClientConfiguration {
-        RPCClientConfiguration(
+        var tls = self.tls?.client
+        tls?.serverName = peerServerNames[peer]
+        return RPCClientConfiguration(
             serviceName: peer.rawValue,
             targets: peers[peer] ?? [RPCTarget(host: "127.0.0.1", port: peer.defaultRPCPort)],
             callerName: service.rawValue,
-            credential: serviceSecret
+            credential: serviceSecret,
+            tls: tls
         )
     }
 }

@@ -1,5 +1,7 @@
 import Contracts
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceKit
@@ -92,19 +94,22 @@ struct GatewayHTTPServer: Service {
         let logger = gateway.logger
         let connections = ConnectionCount(limit: settings.maxConnections)
         let readTimeout = TimeAmount.nanoseconds(Int64(settings.readTimeout.components.seconds) * 1_000_000_000 + Int64(settings.readTimeout.components.attoseconds / 1_000_000_000))
+        let http1 = HTTPServerBuilder.http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(count: connections, readTimeout: readTimeout, logger: logger)],
+            idleTimeout: readTimeout
+        ))
         let application = Application(
             router: router,
-            server: .http1(configuration: .init(
-                additionalChannelHandlers: [ConnectionGuard(count: connections, readTimeout: readTimeout, logger: logger)],
-                idleTimeout: readTimeout
-            )),
+            server: try settings.tls.map { try .tls(http1, tlsConfiguration: $0.tlsConfiguration) } ?? http1,
             configuration: ApplicationConfiguration(
                 address: .hostname(settings.httpHost, port: settings.httpPort),
                 serverName: "onestop-gateway"
             ),
             onServerRunning: { channel in
                 if let address = channel.localAddress {
-                    logger.info("gateway HTTP listening", metadata: ["http.address": .string("\(address)")])
+                    logger.info("gateway HTTP listening", metadata: [
+                        "http.address": .string("\(address)"), "http.tls": .string(settings.tls == nil ? "off" : "on"),
+                    ])
                     await onReady(address)
                 }
             },

@@ -2,6 +2,7 @@
 import FoundationEssentials
 #endif
 import Foundation
+import LineProtocol
 import ServiceKit
 
 /// The gateway's own settings, from the environment (see the README's configuration table).
@@ -16,7 +17,11 @@ struct GatewaySettings: Sendable {
     var passwordCost: Int
     var sessionIdle: Duration
     var sessionAbsolute: Duration
-    /// `ONESTOP_GATEWAY_SECURE_COOKIES`: mark cookies Secure (set when served behind TLS).
+    /// `ONESTOP_GATEWAY_TLS_CERT_FILE` / `ONESTOP_GATEWAY_TLS_KEY_FILE`: HTTPS on the public
+    /// listener; nil serves plain HTTP (TLS ends in front of the gateway).
+    var tls: RPCServerTLS?
+    /// `ONESTOP_GATEWAY_SECURE_COOKIES`: mark cookies Secure. On by default with HTTPS (and
+    /// cannot be turned off then); set it when TLS ends in front of the gateway.
     var secureCookies: Bool
     /// Access-code guessing: this many failures within the window lock the number for the window.
     var accessCodeMaxFailures: Int
@@ -57,7 +62,13 @@ struct GatewaySettings: Sendable {
         passwordCost = env.integer("ONESTOP_GATEWAY_PASSWORD_COST", default: 14, range: 4...20)
         sessionIdle = .seconds(env.integer("ONESTOP_GATEWAY_SESSION_IDLE_SECONDS", default: 30 * 60, range: 1...86_400))
         sessionAbsolute = .seconds(env.integer("ONESTOP_GATEWAY_SESSION_ABSOLUTE_SECONDS", default: 12 * 3600, range: 1...7 * 86_400))
-        secureCookies = env.integer("ONESTOP_GATEWAY_SECURE_COOKIES", default: 0, range: 0...1) == 1
+        let https = env.variables["ONESTOP_GATEWAY_TLS_CERT_FILE"] != nil || env.variables["ONESTOP_GATEWAY_TLS_KEY_FILE"] != nil
+        tls = env.tlsIdentity(certificate: "ONESTOP_GATEWAY_TLS_CERT_FILE", key: "ONESTOP_GATEWAY_TLS_KEY_FILE").flatMap { try? RPCServerTLS(identity: $0) }
+        secureCookies = env.integer("ONESTOP_GATEWAY_SECURE_COOKIES", default: https ? 1 : 0, range: 0...1) == 1
+        env.require(
+            secureCookies || !https,
+            "ONESTOP_GATEWAY_SECURE_COOKIES=0 cannot be used with ONESTOP_GATEWAY_TLS_CERT_FILE: a session cookie served over HTTPS is always Secure; unset it"
+        )
         accessCodeMaxFailures = env.integer("ONESTOP_GATEWAY_ACCESS_CODE_MAX_FAILURES", default: 5, range: 1...1000)
         accessCodeWindow = .seconds(env.integer("ONESTOP_GATEWAY_ACCESS_CODE_WINDOW_SECONDS", default: 15 * 60, range: 1...86_400))
         loginMaxFailures = env.integer("ONESTOP_GATEWAY_LOGIN_MAX_FAILURES", default: 10, range: 1...1000)
