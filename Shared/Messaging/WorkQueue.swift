@@ -23,6 +23,7 @@ public struct Job: Sendable {
 /// A job whose lease passed to another worker: its result must not be recorded.
 public struct JobLeaseLost: Error, CustomStringConvertible {
     public let jobID: Int64
+    public init(jobID: Int64) { self.jobID = jobID }
     public var description: String { "job \(jobID) was claimed by another worker after this one's lease ran out" }
 }
 
@@ -120,7 +121,10 @@ public struct WorkQueue: Sendable {
     }
 
     /// Extends the lease; false when the job is no longer this worker's.
-    func heartbeat(_ job: Job, lease: Duration) async throws -> Bool {
+    /// Renews the job's lease; false when the job is no longer this worker's (its lease ran out
+    /// and it was claimed again). The worker calls it while a job runs; a handler calls it right
+    /// before an effect it cannot take back, so that effect happens under a fresh lease or not at all.
+    public func heartbeat(_ job: Job, lease: Duration) async throws -> Bool {
         try await database.execute("""
             UPDATE messaging_jobs SET lease_until = now() + make_interval(secs => \(Double(lease.milliseconds) / 1000))
             WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'

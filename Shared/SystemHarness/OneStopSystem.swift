@@ -222,7 +222,7 @@ public final class OneStopSystem: Sendable {
                 "ONESTOP_NOTIFY_POLL_MS": "100",
                 "ONESTOP_NOTIFY_BACKOFF_MS": "100",
                 "ONESTOP_NOTIFY_MAX_BACKOFF_MS": "1000",
-                "ONESTOP_NOTIFY_LEASE_SECONDS": "3",
+                "ONESTOP_NOTIFY_LEASE_SECONDS": "6",
                 "ONESTOP_NOTIFY_CONNECT_TIMEOUT_SECONDS": "2",
                 "ONESTOP_NOTIFY_TIMEOUT_SECONDS": "5",
             ]

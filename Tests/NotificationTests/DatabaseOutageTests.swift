@@ -36,6 +36,7 @@ struct DatabaseOutageTests {
             "ONESTOP_QUIET_HOURS": "off",
             // Longer than the outage: the job is still this worker's when the database is back.
             "ONESTOP_NOTIFY_LEASE_SECONDS": "20",
+            "ONESTOP_NOTIFY_TIMEOUT_SECONDS": "5",
             "ONESTOP_NOTIFY_POLL_MS": "100",
             "ONESTOP_NOTIFY_CONCURRENCY": "8",
         ]

@@ -21,7 +21,7 @@ struct IntakeScheduler: Service {
 
     func run() async throws {
         // Graceful shutdown cancels the pause between passes; a pass under way finishes.
-        try await cancelWhenGracefulShutdown { await loop() }
+        await cancelWhenGracefulShutdown { await loop() }
     }
 
     private func loop() async {

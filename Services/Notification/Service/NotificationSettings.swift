@@ -197,6 +197,10 @@ public struct NotificationSettings: Sendable {
         maxBackoff = .milliseconds(env.integer("ONESTOP_NOTIFY_MAX_BACKOFF_MS", default: 600_000, range: 1...86_400_000))
         maxRetryAfter = .seconds(env.integer("ONESTOP_NOTIFY_MAX_RETRY_AFTER_SECONDS", default: 3_600, range: 0...86_400))
         lease = .seconds(env.integer("ONESTOP_NOTIFY_LEASE_SECONDS", default: 60, range: 1...3_600))
+        env.require(
+            lease > transferTimeout,
+            "ONESTOP_NOTIFY_LEASE_SECONDS must be longer than ONESTOP_NOTIFY_TIMEOUT_SECONDS: a delivery's lease is renewed just before its transfer, and must outlast it"
+        )
         pollInterval = .milliseconds(env.integer("ONESTOP_NOTIFY_POLL_MS", default: 1_000, range: 10...60_000))
         smtpRatePerSecond = Double(env.integer("ONESTOP_SMTP_RATE_PER_SECOND", default: 1_000, range: 1...1_000_000))
         smsRatePerSecond = Double(env.integer("ONESTOP_SMS_RATE_PER_SECOND", default: 1_000, range: 1...1_000_000))

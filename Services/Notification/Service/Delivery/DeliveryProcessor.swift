@@ -65,7 +65,7 @@ struct DeliveryProcessor: Sendable {
             return
         }
 
-        let (verdict, result, partsSent) = try await transfer(delivery)
+        let (verdict, result, partsSent) = try await transfer(delivery, job: job)
         let latency = Int(result.elapsed.components.seconds * 1000 + result.elapsed.components.attoseconds / 1_000_000_000_000_000)
         let status = ProviderTransport.providerStatus(result)
         switch verdict {
@@ -109,7 +109,7 @@ struct DeliveryProcessor: Sendable {
 extension DeliveryProcessor {
     /// Opens the delivery's address and content and sends them: they are readable only within
     /// this call, and the verdict's detail (stored) has the address masked.
-    func transfer(_ delivery: DeliveryRecord) async throws -> (verdict: AttemptVerdict, result: CurlResult, partsSent: Int) {
+    func transfer(_ delivery: DeliveryRecord, job: Job) async throws -> (verdict: AttemptVerdict, result: CurlResult, partsSent: Int) {
         var result = CurlResult(code: 0, errorMessage: "", responseCode: 0, headers: [:], body: [], elapsed: .zero)
         var partsSent = delivery.partsSent
         let recipient: OpenedRecipient
@@ -125,6 +125,7 @@ extension DeliveryProcessor {
         switch delivery.channel {
         case .email:
             try await smtpBucket.acquire()
+            try await holdLease(job)
             (verdict, result) = await transport.sendEmail(delivery, to: recipient)
             metrics.latency("smtp", result.elapsed)
         case .sms:
@@ -133,6 +134,7 @@ extension DeliveryProcessor {
             var providerIDs: [String] = []
             while partsSent < parts.count {
                 try await smsBucket.acquire()
+                try await holdLease(job)
                 let key = parts.count == 1 ? delivery.id.lowercasedString : "\(delivery.id.lowercasedString)-\(partsSent + 1)"
                 (verdict, result) = await transport.sendSMS(to: recipient, text: parts[partsSent], idempotencyKey: key)
                 metrics.latency("sms", result.elapsed)
@@ -143,6 +145,17 @@ extension DeliveryProcessor {
             if case .sent = verdict { verdict = .sent(providerID: providerIDs.isEmpty ? nil : providerIDs.joined(separator: ",")) }
         }
         return (verdict.masking(recipient.address, channel: delivery.channel), result, partsSent)
+    }
+
+    /// Renews the job's lease just before a transfer, or gives the job up (`JobLeaseLost`) when
+    /// another worker holds it now. A transfer is bounded by `ONESTOP_NOTIFY_TIMEOUT_SECONDS`,
+    /// which must be shorter than the lease, so no one else can claim the job while its message
+    /// is with the provider. Without this, a job that waited out its lease (for the rate limit,
+    /// or for a pooled connection to heartbeat with after a restart) was sent by two workers.
+    func holdLease(_ job: Job) async throws {
+        guard try await store.queue.heartbeat(job, lease: settings.lease) else {
+            throw JobLeaseLost(jobID: job.id)
+        }
     }
 
     /// Pause between tries to record a sent message while the database is away.
