@@ -49,18 +49,22 @@ public struct OutboxRelay: Service {
 
     public func run() async throws {
         let wake = WakeSignal()
-        let listener = PostgresListener(configuration: listenerConfiguration, channels: [Outbox.notifyChannel], logger: logger)
+        let listener = configuration.wakesOnNotify
+            ? PostgresListener(configuration: listenerConfiguration, channels: [Outbox.notifyChannel], logger: logger)
+            : nil
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    do {
-                        for try await _ in listener.notifications() { wake.signal() }
-                    } catch {
-                        logger.debug("outbox listener ended", metadata: ["error": .string("\(error)")])
+                if let listener {
+                    group.addTask {
+                        do {
+                            for try await _ in listener.notifications() { wake.signal() }
+                        } catch {
+                            logger.debug("outbox listener ended", metadata: ["error": .string("\(error)")])
+                        }
                     }
                 }
                 await loop(wake: wake)
-                await listener.close()
+                await listener?.close()
                 group.cancelAll()
             }
         } onGracefulShutdown: {

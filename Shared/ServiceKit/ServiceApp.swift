@@ -184,10 +184,12 @@ struct CoreService: Service {
         let address = try await server.start()
         await app.addressKnown(rpc: address, onReady: onReady)
         let peers = context.peers
+        var relayConfiguration = context.configuration.outbox
+        relayConfiguration.wakesOnNotify = app.definition.outboxRelay == .wokenOnCommit
         let relay = OutboxRelay(
             database: context.database,
             listenerConfiguration: context.database.configuration,
-            configuration: context.configuration.outbox,
+            configuration: relayConfiguration,
             sealing: app.definition.outboxSealing,
             logger: logger,
             destinations: { name in OneStopService(rawValue: name).flatMap { peers[$0] } }

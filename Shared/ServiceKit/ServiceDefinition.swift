@@ -22,20 +22,34 @@ public struct ServiceDefinition: Sendable {
     public var backgroundServices: @Sendable (ServiceContext) -> [any Service]
     /// Opens the outbox params the service seals on enqueue (nil: it seals none).
     public var outboxSealing: (any OutboxSealing)?
+    /// How this process's outbox relay wakes.
+    public var outboxRelay: OutboxRelayRole
 
     public init(
         service: OneStopService,
         migrationsDirectory: URL?,
         methods: @escaping @Sendable (ServiceContext) throws -> RPCMethodTable = { _ in RPCMethodTable() },
         backgroundServices: @escaping @Sendable (ServiceContext) -> [any Service] = { _ in [] },
-        outboxSealing: (any OutboxSealing)? = nil
+        outboxSealing: (any OutboxSealing)? = nil,
+        outboxRelay: OutboxRelayRole = .wokenOnCommit
     ) {
         self.service = service
         self.migrationsDirectory = migrationsDirectory
         self.methods = methods
         self.backgroundServices = backgroundServices
         self.outboxSealing = outboxSealing
+        self.outboxRelay = outboxRelay
     }
+}
+
+/// How a process's outbox relay learns there is something to deliver.
+public enum OutboxRelayRole: Sendable {
+    /// It LISTENs and delivers at once after every commit that enqueued (the service itself).
+    case wokenOnCommit
+    /// It only polls (once a second), a safety net for when the service's own
+    /// processes are down: for the many extra processes of one service (review workers), whose
+    /// relays would otherwise all wake on every commit and race for the same message.
+    case pollingOnly
 }
 
 /// What a service's handlers and workers are given.

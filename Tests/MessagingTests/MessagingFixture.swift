@@ -66,7 +66,8 @@ struct MessagingFixture {
     var receiverDelay: Duration { .milliseconds(2) }
 
     func relay(
-        to port: Int, batchSize: Int = 64, lease: Duration = .seconds(30), maxAttempts: Int = 1000, sealing: (any OutboxSealing)? = nil
+        to port: Int, batchSize: Int = 64, lease: Duration = .seconds(30), maxAttempts: Int = 1000, sealing: (any OutboxSealing)? = nil,
+        pollInterval: Duration = .milliseconds(100), wakesOnNotify: Bool = true
     ) -> OutboxRelay {
         let client = RPCClient(
             configuration: RPCClientConfiguration(
@@ -78,7 +79,8 @@ struct MessagingFixture {
         var configuration = OutboxRelayConfiguration()
         configuration.batchSize = batchSize
         configuration.lease = lease
-        configuration.pollInterval = .milliseconds(100)
+        configuration.pollInterval = pollInterval
+        configuration.wakesOnNotify = wakesOnNotify
         configuration.initialBackoff = .milliseconds(50)
         configuration.maxBackoff = .milliseconds(300)
         configuration.maxAttempts = maxAttempts

@@ -80,6 +80,22 @@ struct OutboxTests {
         await fixture.close()
     }
 
+    @Test func aPollingOnlyRelayIsNotWokenByCommitsButDeliversAtItsNextPoll() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let relay = fixture.relay(to: server.localAddress!.port!, pollInterval: .seconds(4), wakesOnNotify: false)
+        try await withRelays([relay]) {
+            try await Task.sleep(for: .milliseconds(300))  // its first round found nothing; it sleeps
+            try await fixture.enqueue(5, keys: 1)
+            try await Task.sleep(for: .milliseconds(700))
+            #expect(try await fixture.outboxCounts().pending == 5, "a relay that does not listen waits for its poll")
+            #expect(try await waitUntil(timeout: .seconds(8)) { try await fixture.outboxCounts().delivered == 5 })
+        }
+        #expect(try await fixture.expectExactlyOnceInOrder(5, keys: 1) == [])
+        await server.shutdown()
+        await fixture.close()
+    }
+
     @Test func twoRelayReplicasNeverDeliverTwiceAndKeepKeyOrder() async throws {
         let fixture = try await MessagingFixture.make()
         let server = try await fixture.startReceiver()

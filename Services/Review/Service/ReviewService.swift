@@ -33,12 +33,15 @@ public enum ReviewService {
         )
     }
 
-    /// Check workers only: no review methods (the built-in `sys.*` still answer).
+    /// Check workers only: no review methods (the built-in `sys.*` still answer). Their
+    /// outbox relay only polls: the review service's own relay is woken by each decision's
+    /// commit, and eight workers' relays woken by it too raced for every message.
     public static func workerDefinition(settings: ReviewSettings?) -> ServiceDefinition {
         ServiceDefinition(
             service: .review,
             migrationsDirectory: migrations,
-            backgroundServices: { context in workers(context: context, settings: settings) }
+            backgroundServices: { context in workers(context: context, settings: settings) },
+            outboxRelay: .pollingOnly
         )
     }
 

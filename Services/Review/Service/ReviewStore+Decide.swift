@@ -110,8 +110,7 @@ extension ReviewStore {
             let staff = StaffRef(id: actor.id, name: me?.name, role: role)
             switch params.decision {
             case .approve:
-                try await sendProgress(.reviewApproved, submission: task.submission, actor: staff, opinion: valid.opinion, on: connection)
-                try await sendDispatch(submission: task.submission, approvedBy: staff, opinion: valid.opinion, on: connection)
+                try await sendApproval(submission: task.submission, approvedBy: staff, opinion: valid.opinion, on: connection)
             case .reject:
                 try await sendProgress(.reviewRejected, submission: task.submission, actor: staff, opinion: valid.opinion, reasons: valid.reasons, on: connection)
             case .return:

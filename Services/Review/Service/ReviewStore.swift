@@ -218,8 +218,7 @@ struct ReviewStore: Sendable {
             after: ["state": "approved_automatically", "checks": .integer(Int64(results.count))], on: connection
         )
         let system = StaffRef(id: "system", name: "automated checks", role: "system")
-        try await sendProgress(.reviewApproved, submission: submission, actor: system, opinion: opinion, on: connection)
-        try await sendDispatch(submission: submission, approvedBy: system, opinion: opinion, on: connection)
+        try await sendApproval(submission: submission, approvedBy: system, opinion: opinion, on: connection)
     }
 
     // MARK: Assignment
@@ -279,25 +278,38 @@ struct ReviewStore: Sendable {
         opinion: String? = nil, reasons: [String]? = nil, items: [String]? = nil, on connection: PostgresConnection
     ) async throws {
         try await Outbox.enqueue(
+            [progressMessage(event, submission: submission, actor: actor, opinion: opinion, reasons: reasons, items: items)], on: connection
+        )
+    }
+
+    /// An approval tells intake and hands the case to routing: both messages in one insert.
+    func sendApproval(submission: ReviewSubmit.Params, approvedBy: StaffRef, opinion: String?, on connection: PostgresConnection) async throws {
+        try await Outbox.enqueue([
+            progressMessage(.reviewApproved, submission: submission, actor: approvedBy, opinion: opinion),
+            OutboxMessage(
+                RoutingDispatch.self,
+                RoutingDispatch.Params(
+                    caseId: submission.caseId, trackingNumber: submission.trackingNumber, serviceType: submission.serviceType,
+                    serviceName: submission.serviceName, priority: submission.priority, confidentiality: submission.confidentiality,
+                    department: submission.department, timeLimitWorkingDays: submission.timeLimitWorkingDays,
+                    customerName: submission.applicant.name, acceptedAt: submission.acceptedAt, approvedBy: approvedBy, opinion: opinion
+                ),
+                to: OneStopService.routing.rawValue, aggregateKey: submission.caseId
+            ),
+        ], on: connection)
+    }
+
+    private func progressMessage(
+        _ event: ProgressEvent, submission: ReviewSubmit.Params, actor: StaffRef,
+        opinion: String? = nil, reasons: [String]? = nil, items: [String]? = nil
+    ) throws -> OutboxMessage {
+        try OutboxMessage(
             IntakeRecordProgress.self,
             IntakeRecordProgress.Params(
                 caseId: submission.caseId, event: event, occurredAt: Date(), actor: actor,
                 reasons: reasons, items: items, opinion: opinion
             ),
-            to: OneStopService.intake.rawValue, aggregateKey: submission.caseId, on: connection
-        )
-    }
-
-    func sendDispatch(submission: ReviewSubmit.Params, approvedBy: StaffRef, opinion: String?, on connection: PostgresConnection) async throws {
-        try await Outbox.enqueue(
-            RoutingDispatch.self,
-            RoutingDispatch.Params(
-                caseId: submission.caseId, trackingNumber: submission.trackingNumber, serviceType: submission.serviceType,
-                serviceName: submission.serviceName, priority: submission.priority, confidentiality: submission.confidentiality,
-                department: submission.department, timeLimitWorkingDays: submission.timeLimitWorkingDays,
-                customerName: submission.applicant.name, acceptedAt: submission.acceptedAt, approvedBy: approvedBy, opinion: opinion
-            ),
-            to: OneStopService.routing.rawValue, aggregateKey: submission.caseId, on: connection
+            to: OneStopService.intake.rawValue, aggregateKey: submission.caseId
         )
     }
 
