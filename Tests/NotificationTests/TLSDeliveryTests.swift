@@ -1,6 +1,7 @@
 import Contracts
 import JSONCoding
 import NotificationService
+import RPCTesting
 import Testing
 
 #if canImport(FoundationEssentials)
@@ -22,7 +23,7 @@ struct TLSDeliveryTests {
     }
 
     static func starttlsSink(_ certificates: TestCertificates) -> [String] {
-        ["--starttls", certificates.serverCertificate, certificates.serverKey, "--require-starttls", "--auth", "\(user):\(password)"]
+        ["--starttls", certificates.server.certificateFile, certificates.server.keyFile, "--require-starttls", "--auth", "\(user):\(password)"]
     }
 
     static func emailOnly(_ key: String) -> NotificationSend.Params {
@@ -30,8 +31,7 @@ struct TLSDeliveryTests {
     }
 
     @Test func starttlsWithAuthAndAPrivateCADeliversOverTLSAsTheUser() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
+        let certificates = try TestCertificates.shared()
         try await NotificationHarness.run(settings: Self.tlsSettings(certificates), smtpSink: Self.starttlsSink(certificates)) { harness in
             _ = try await harness.send(Self.emailOnly("tls/starttls"))
             let status = try await harness.waitUntilSettled(key: "tls/starttls")
@@ -48,10 +48,9 @@ struct TLSDeliveryTests {
     }
 
     @Test func smtpsWithImplicitTLSDelivers() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
+        let certificates = try TestCertificates.shared()
         // smtps:// speaks TLS from the first byte; the STARTTLS setting does not apply to it.
-        let sink = ["--smtps", certificates.serverCertificate, certificates.serverKey, "--auth", "\(Self.user):\(Self.password)"]
+        let sink = ["--smtps", certificates.server.certificateFile, certificates.server.keyFile, "--auth", "\(Self.user):\(Self.password)"]
         try await NotificationHarness.run(settings: Self.tlsSettings(certificates, starttls: "optional"), smtpSink: sink) { harness in
             #expect(harness.settings.smtpURL.hasPrefix("smtps://"))
             _ = try await harness.send(Self.emailOnly("tls/smtps"))
@@ -82,8 +81,7 @@ struct TLSDeliveryTests {
     }
 
     @Test func aWrongPasswordFailsPermanentlyWithoutRetry() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
+        let certificates = try TestCertificates.shared()
         try await NotificationHarness.run(settings: Self.tlsSettings(certificates, password: "wrong password"), smtpSink: Self.starttlsSink(certificates)) { harness in
             _ = try await harness.send(Self.emailOnly("tls/wrong-password"))
             let status = try await harness.waitUntilSettled(key: "tls/wrong-password")
@@ -101,8 +99,7 @@ struct TLSDeliveryTests {
     }
 
     @Test func aCertificateFromAnUntrustedCAIsRefused() async throws {
-        let certificates = try await TestCertificates.make()
-        defer { certificates.remove() }
+        let certificates = try TestCertificates.shared()
         var settings = Self.tlsSettings(nil)
         settings["ONESTOP_NOTIFY_MAX_ATTEMPTS"] = "1"
         try await NotificationHarness.run(settings: settings, smtpSink: Self.starttlsSink(certificates)) { harness in
