@@ -64,8 +64,6 @@ struct PreparedStatementCache {
         namesToDeallocate.removeAll()
     }
 
-    var preparedCount: Int { prepared.count }
-
     static func key(text: String, types: [UInt32]) -> String {
         types.isEmpty ? text : text + "\u{0}" + types.map(String.init).joined(separator: ",")
     }

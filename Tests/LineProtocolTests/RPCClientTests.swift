@@ -7,18 +7,7 @@ import RPCTesting
 @Suite("Line protocol client pool")
 struct RPCClientTests {
     private func client(port: Int, credential: String? = nil, timeout: Duration = .seconds(5)) -> RPCClient {
-        RPCClient(
-            configuration: RPCClientConfiguration(
-                serviceName: "test",
-                targets: [RPCTarget(host: "127.0.0.1", port: port)],
-                callerName: "tests",
-                credential: credential,
-                defaultTimeout: timeout,
-                initialBackoff: .milliseconds(20),
-                maxBackoff: .milliseconds(200)
-            ),
-            logger: testLogger
-        )
+        testClient(port: port, credential: credential, timeout: timeout)
     }
 
     @Test func typedCallsRoundTripAndPipeline() async throws {

@@ -45,20 +45,7 @@ struct RPCTLSTests {
     }
 
     private func client(port: Int, tls: RPCClientTLS?, credential: String? = secret, timeout: Duration = .seconds(5)) -> RPCClient {
-        RPCClient(
-            configuration: RPCClientConfiguration(
-                serviceName: "test",
-                targets: [RPCTarget(host: "127.0.0.1", port: port)],
-                callerName: "tests",
-                credential: credential,
-                defaultTimeout: timeout,
-                connectTimeout: .seconds(1),
-                initialBackoff: .milliseconds(20),
-                maxBackoff: .milliseconds(100),
-                tls: tls
-            ),
-            logger: testLogger
-        )
+        testClient(port: port, credential: credential, timeout: timeout, connectTimeout: .seconds(1), tls: tls)
     }
 
     /// The failure of a call that must fail.

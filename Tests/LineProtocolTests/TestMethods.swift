@@ -106,3 +106,23 @@ func json(_ line: String?) throws -> JSON {
     guard let line else { throw RPCError.internal("no line received") }
     return try JSON.parse(line)
 }
+
+/// A client of the test server on `port`, reconnecting quickly.
+func testClient(
+    port: Int, credential: String? = nil, timeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), tls: RPCClientTLS? = nil
+) -> RPCClient {
+    RPCClient(
+        configuration: RPCClientConfiguration(
+            serviceName: "test",
+            targets: [RPCTarget(host: "127.0.0.1", port: port)],
+            callerName: "tests",
+            credential: credential,
+            defaultTimeout: timeout,
+            connectTimeout: connectTimeout,
+            initialBackoff: .milliseconds(20),
+            maxBackoff: .milliseconds(200),
+            tls: tls
+        ),
+        logger: testLogger
+    )
+}
