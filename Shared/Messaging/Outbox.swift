@@ -38,21 +38,38 @@ public enum Outbox {
     /// order given: within a key they are delivered in this order.
     public static func enqueue(_ messages: [OutboxMessage], sealedWith sealing: (any OutboxSealing)? = nil, on connection: PostgresConnection) async throws {
         guard !messages.isEmpty else { return }
+        try await connection.query("""
+            WITH added AS (\(insertion(messages, sealedWith: sealing)))
+            \(wakingRelays(after: "added"))
+            """)
+    }
+
+    /// The `INSERT … RETURNING id` that adds `messages`, for a caller that writes them as a
+    /// data-modifying CTE of a larger statement (one round trip and one commit for a change and
+    /// its messages). They are written only when `condition` (SQL, e.g. `EXISTS (SELECT 1 FROM
+    /// done)`) holds. Finish the statement with `wakingRelays(after:)` naming the CTE.
+    public static func insertion(_ messages: [OutboxMessage], sealedWith sealing: (any OutboxSealing)? = nil, onlyIf condition: SQL = "true") throws -> SQL {
         var rows: SQL = ""
         for (index, message) in messages.enumerated() {
             let stored = try sealing.map { try SealedOutboxParams.seal(message.params, with: $0) } ?? message.params
             let jsonb = PostgresJSONB(rawJSON: stored.jsonString)
             if index > 0 { rows += ", " }
-            rows += "(\(message.messageID), \(message.destination), \(message.method), \(jsonb), \(message.aggregateKey))"
+            rows += "(\(message.messageID), \(message.destination), \(message.method), \(jsonb), \(message.aggregateKey), \(index))"
         }
-        try await connection.query("""
-            WITH added AS (
-                INSERT INTO messaging_outbox (message_id, destination, method, params, aggregate_key)
-                VALUES \(rows)
-                RETURNING id
-            )
-            SELECT pg_notify('messaging_outbox', '') FROM (SELECT 1 FROM added LIMIT 1) one
-            """)
+        return """
+            INSERT INTO messaging_outbox (message_id, destination, method, params, aggregate_key)
+            SELECT m.message_id, m.destination, m.method, m.params, m.aggregate_key
+            FROM (VALUES \(rows)) AS m (message_id, destination, method, params, aggregate_key, position)
+            WHERE \(condition)
+            ORDER BY m.position
+            RETURNING id
+            """
+    }
+
+    /// `SELECT pg_notify(…)` once when the CTE `added` (an `insertion`) wrote anything: relays
+    /// listening wake when the transaction commits.
+    public static func wakingRelays(after added: String) -> SQL {
+        "SELECT pg_notify('\(unsafeRaw: notifyChannel)', '') FROM (SELECT 1 FROM \(unsafeRaw: added) LIMIT 1) one"
     }
 
     /// Adds a typed message for a method defined in `Contracts`.

@@ -17,6 +17,10 @@ public struct QueueWorkerConfiguration: Sendable {
     /// Retry pause after a failure: exponential from `initialBackoff` to `maxBackoff`.
     public var initialBackoff: Duration
     public var maxBackoff: Duration
+    /// Free slots worth a claim while other jobs still run: a claim is a round trip and a commit,
+    /// so claiming for every single freed slot of a busy worker costs a transaction per job.
+    /// An idle worker claims at once. A quarter of `concurrency` by default.
+    public var claimWhenFree: Int
 
     public init(
         concurrency: Int = 4,
@@ -24,9 +28,11 @@ public struct QueueWorkerConfiguration: Sendable {
         heartbeatInterval: Duration? = nil,
         pollInterval: Duration = .seconds(1),
         initialBackoff: Duration = .seconds(1),
-        maxBackoff: Duration = .seconds(300)
+        maxBackoff: Duration = .seconds(300),
+        claimWhenFree: Int? = nil
     ) {
         self.concurrency = max(1, concurrency)
+        self.claimWhenFree = min(self.concurrency, max(1, claimWhenFree ?? self.concurrency / 4))
         self.lease = lease
         self.heartbeatInterval = heartbeatInterval ?? lease / 3
         self.pollInterval = pollInterval
@@ -89,10 +95,13 @@ public struct QueueWorker: Service {
                 }
                 var lastGauge = ContinuousClock.now - .seconds(10)
                 while !Task.isCancelled, !Task.isShuttingDownGracefully {
-                    let done = finished.take()
                     let free = configuration.concurrency - running.count
                     var claimed = 0
-                    if free > 0 || !done.isEmpty {
+                    // Finished jobs are marked done with the next claim; until then their lease
+                    // covers them, so they are not left waiting longer than a quarter of it.
+                    if free >= configuration.claimWhenFree || free == configuration.concurrency
+                        || finished.waiting(longerThan: configuration.lease / 4) {
+                        let done = finished.take()
                         do {
                             let jobs = try await queue.claim(worker: workerName, limit: max(0, free), lease: configuration.lease, completing: done)
                             claimed = jobs.count
@@ -114,7 +123,7 @@ public struct QueueWorker: Service {
                         if let depth = try? await queue.depth() { depthGauge.record(depth) }
                     }
                     if free > 0, claimed == free { continue }
-                    await wake.wait(upTo: configuration.pollInterval)
+                    await wake.wait(upTo: min(configuration.pollInterval, configuration.lease / 4))
                 }
                 // Running jobs finish; only the listener is stopped.
                 await listener.close()
@@ -182,9 +191,22 @@ private final class RunningJobs: Sendable {
 
 /// Jobs whose handlers returned, waiting to be marked done with the next claim.
 private final class FinishedJobs: Sendable {
-    private let ids = Mutex<[Int64]>([])
+    private struct Waiting {
+        var ids: [Int64] = []
+        /// When the oldest of `ids` was added.
+        var since: ContinuousClock.Instant?
+    }
+    private let state = Mutex(Waiting())
 
-    func add(_ id: Int64) { ids.withLock { $0.append(id) } }
-    func add(contentsOf more: [Int64]) { ids.withLock { $0.append(contentsOf: more) } }
-    func take() -> [Int64] { ids.withLock { ids in defer { ids.removeAll() }; return ids } }
+    func add(_ id: Int64) { add(contentsOf: [id]) }
+    func add(contentsOf more: [Int64]) {
+        state.withLock { state in
+            if state.ids.isEmpty, !more.isEmpty { state.since = .now }
+            state.ids.append(contentsOf: more)
+        }
+    }
+    func take() -> [Int64] { state.withLock { state in defer { state = Waiting() }; return state.ids } }
+    func waiting(longerThan limit: Duration) -> Bool {
+        state.withLock { state in state.since.map { ContinuousClock.now - $0 > limit } ?? false }
+    }
 }

@@ -135,11 +135,18 @@ public struct WorkQueue: Sendable {
     /// commit together; throws `JobLeaseLost` (rolling the effect back) when another worker
     /// holds it now.
     public func complete(_ job: Job, on connection: PostgresConnection) async throws {
-        let updated = try await connection.execute("""
-            UPDATE messaging_jobs SET status = 'done', finished_at = now(), lease_until = NULL
-            WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
-            """)
+        let updated = try await connection.execute(completion(of: job))
         guard updated == 1 else { throw JobLeaseLost(jobID: job.id) }
+    }
+
+    /// The UPDATE that marks the job done while it is still this worker's, for a caller that
+    /// completes it as a data-modifying CTE of a larger statement (add `RETURNING id` and make
+    /// the job's effects depend on it; no row back means `JobLeaseLost`).
+    public func completion(of job: Job) -> SQL {
+        """
+        UPDATE messaging_jobs SET status = 'done', finished_at = now(), lease_until = NULL
+        WHERE id = \(job.id) AND worker = \(job.worker) AND status = 'running'
+        """
     }
 
     /// Marks jobs of `worker` done unless their handlers already did.

@@ -117,4 +117,45 @@ struct WorkerTests {
             #expect(verifier.requestCount == 2)
         }
     }
+    /// The automatic approval is one statement that also completes the job: a worker whose lease
+    /// passed to another worker while it checked writes nothing (no decision, no message), and
+    /// the job's next run makes the one decision.
+    @Test func aCheckWhoseLeasePassedToAnotherWorkerRecordsNothingAndTheNextRunDecidesOnce() async throws {
+        let verifier = StubHTTPServer(.init(delay: .seconds(2), body: #"{"outcome":"passed"}"#))
+        let port = try await verifier.start()
+        defer { Task { await verifier.stop() } }
+        let settings = ReviewHarness.settings(concurrency: 1, verifier: Self.verifierURL(port), verifierTimeout: .seconds(10))
+        try await ReviewHarness.run(settings: settings) { h in
+            let params = submission(autoApproval: true)
+            let submitted = try await h.submit(params)
+            let taskID = UUID(uuidString: submitted.taskId)!
+            let midCheck = try await waitUntil { verifier.requestCount >= 1 }
+            try #require(midCheck)
+            // As if this worker's lease had run out and another worker had claimed the job.
+            let taken = try await h.pool.execute("""
+                UPDATE messaging_jobs SET worker = 'another-worker', lease_until = now() + interval '1 hour'
+                WHERE queue = 'review.check' AND status = 'running'
+                """)
+            try #require(taken == 1)
+            verifier.setBehaviour(.init(delay: .milliseconds(20), body: #"{"outcome":"passed"}"#))
+            // The first run's verifier answers 2 s after it was asked; its result must be dropped.
+            try await Task.sleep(for: .seconds(3))
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_decisions WHERE task_id = \(taskID)") == 0)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_check_results WHERE task_id = \(taskID)") == 0)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM messaging_outbox") == 0)
+
+            // The other worker never finishes: once its lease runs out the job runs again, to one decision.
+            try await h.pool.execute("UPDATE messaging_jobs SET lease_until = now() - interval '1 second' WHERE queue = 'review.check'")
+            #expect(try await h.checked(submitted.taskId) == .approvedAutomatically)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_decisions WHERE task_id = \(taskID)") == 1)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_audit WHERE task_id = \(taskID) AND action = 'approved_automatically'") == 1)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM messaging_outbox WHERE method = 'routing.dispatch'") == 1)
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM messaging_jobs WHERE status = 'done'") == 1)
+            #expect(verifier.requestCount == 2)
+            let delivered = try await waitUntil {
+                h.peers.dispatches(of: params.caseId).count == 1 && h.peers.progress(of: params.caseId).contains { $0.event == .reviewApproved }
+            }
+            #expect(delivered)
+        }
+    }
 }

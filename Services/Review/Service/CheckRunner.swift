@@ -25,27 +25,28 @@ struct CheckRunner: Sendable {
         guard let raw = job.payload["taskId"]?.stringValue, let taskID = UUID(uuidString: raw) else {
             throw RPCError.invalidParams("check job \(job.id) has no valid taskId")
         }
-        guard let task = try await store.task(id: taskID), task.state == .checking else {
+        let windows = rules.repeatedRejections.map(\.withinDays)
+        guard let (task, rejections) = try await store.checkInputs(taskID: taskID, rejectionWindows: windows), task.state == .checking else {
             // Already checked (the job ran before and committed) or gone: nothing to do.
             return
         }
-        let results = try await checks(for: task)
-        let state = try await store.finishChecks(job: job, taskID: taskID, results: results)
+        let results = try await checks(for: task, rejections: rejections)
+        let state = try await store.finishChecks(job: job, task: task, results: results)
         logger.debug("review task checked", metadata: [
             "task.id": .string(raw), "task.state": .string(state?.rawValue ?? "missing"),
             "checks.flagged": .stringConvertible(results.filter { $0.outcome != .passed }.count),
         ])
     }
 
-    func checks(for task: StoredTask) async throws -> [ReviewCheckResult] {
+    /// `rejections[i]`: the applicant's rejections within `rules.repeatedRejections[i]`'s window.
+    func checks(for task: StoredTask, rejections: [Int]) async throws -> [ReviewCheckResult] {
         let submission = task.submission
         var results = task.identityChecks
         if results.isEmpty { results = await identityFromIntake(submission) }
         results.append(ReviewChecks.requiredFields(submission))
         results.append(ReviewChecks.materials(submission))
         results += rules.evaluateStatic(submission)
-        for rule in rules.repeatedRejections {
-            let count = try await store.rejections(customerKey: submission.applicant.customerKey, withinDays: rule.withinDays)
+        for (rule, count) in zip(rules.repeatedRejections, rejections) {
             if count >= rule.atLeast {
                 results.append(ReviewCheckResult(
                     ruleId: rule.id, outcome: .flagged,

@@ -150,23 +150,37 @@ struct ReviewStore: Sendable {
         )
     }
 
-    /// Rejections of a customer within the last `days` days (for the repeated-rejection rule).
-    func rejections(customerKey: String, withinDays days: Int) async throws -> Int {
+    /// What a check job reads before it runs the checks, in one round trip: the task, and the
+    /// customer's rejections within each of `rejectionWindows` days (the repeated-rejection
+    /// rules), in the same order.
+    func checkInputs(taskID: UUID, rejectionWindows: [Int]) async throws -> (task: StoredTask, rejections: [Int])? {
         let rows = try await database.query("""
-            SELECT count(*)::int8 AS n FROM review_decisions
-            WHERE customer_key = \(customerKey) AND decision = 'reject'
-              AND decided_at > now() - make_interval(days => \(days)::int4)
+            SELECT t.id, t.case_id, t.state, t.submission, t.identity_checks, t.assigned_reviewer, t.assigned_at, t.created_at,
+                   ARRAY(
+                       SELECT (SELECT count(*) FROM review_decisions d
+                               WHERE d.customer_key = t.customer_key AND d.decision = 'reject'
+                                 AND d.decided_at > now() - make_interval(days => w.days::int4))
+                       FROM unnest(\(rejectionWindows)::int8[]) WITH ORDINALITY AS w (days, position)
+                       ORDER BY w.position
+                   )::int8[] AS rejections
+            FROM review_tasks t WHERE t.id = \(taskID)
             """)
-        return Int(try rows[0].decode(Int64.self, column: "n"))
+        guard let row = rows.first else { return nil }
+        let counts = try row.decode([Int].self, column: "rejections")
+        return (try Self.storedTask(row), counts)
     }
 
-    /// Stores the check results and takes the decision path, all in one transaction that also
-    /// completes the job (so a worker that lost its lease changes nothing). A task whose checks
-    /// were already recorded (a job run twice) is left as it is.
+    /// Stores the check results and takes the decision path, together with the job's completion
+    /// (so a worker that lost its lease changes nothing). A task whose checks were already
+    /// recorded (a job run twice) is left as it is. `task` is as read before the checks ran.
     @discardableResult
-    func finishChecks(job: Job, taskID: UUID, results: [ReviewCheckResult]) async throws -> ReviewTaskState? {
-        try await database.withTransaction { connection in
-            guard let task = try await task(id: taskID, on: connection, forUpdate: true) else {
+    func finishChecks(job: Job, task checked: StoredTask, results: [ReviewCheckResult]) async throws -> ReviewTaskState? {
+        let flagged = results.filter { $0.outcome != .passed }
+        if checked.submission.autoApprovalAllowed, flagged.isEmpty {
+            return try await approveAutomatically(job: job, task: checked, results: results)
+        }
+        return try await database.withTransaction { connection in
+            guard let task = try await task(id: checked.id, on: connection, forUpdate: true) else {
                 try await queue.complete(job, on: connection)
                 return nil
             }
@@ -174,51 +188,73 @@ struct ReviewStore: Sendable {
                 try await queue.complete(job, on: connection)
                 return task.state
             }
-            try await connection.execute("""
-                INSERT INTO review_check_results (task_id, rule_id, outcome, detail)
-                SELECT \(taskID), r.rule_id, r.outcome, r.detail
-                FROM unnest(\(results.map(\.ruleId)), \(results.map(\.outcome.rawValue)), \(results.map(\.detail))) AS r (rule_id, outcome, detail)
-                ON CONFLICT (task_id, rule_id) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, checked_at = now()
-                """)
-            let flagged = results.filter { $0.outcome != .passed }
-            let state: ReviewTaskState
-            if task.submission.autoApprovalAllowed, flagged.isEmpty {
-                try await approveAutomatically(task, results: results, on: connection)
-                state = .approvedAutomatically
-            } else {
-                try await connection.execute("UPDATE review_tasks SET checked_at = now() WHERE id = \(taskID)")
-                try await audit(
-                    task: taskID, actor: .system, action: "checked", before: ["state": "checking"],
-                    after: ["flagged": .array(flagged.map { .string($0.ruleId) })], on: connection
-                )
-                try await lockAssignment(on: connection)
-                let reviewer = try await assign(task, actor: .system, on: connection)
-                state = reviewer == nil ? .awaitingDecision : .assigned
-            }
+            try await connection.execute("INSERT INTO review_check_results (task_id, rule_id, outcome, detail) \(Self.resultRows(results, of: task.id))")
+            try await connection.execute("UPDATE review_tasks SET checked_at = now() WHERE id = \(task.id)")
+            try await audit(
+                task: task.id, actor: .system, action: "checked", before: ["state": "checking"],
+                after: ["flagged": .array(flagged.map { .string($0.ruleId) })], on: connection
+            )
+            try await lockAssignment(on: connection)
+            let reviewer = try await assign(task, actor: .system, on: connection)
             try await queue.complete(job, on: connection)
-            return state
+            return reviewer == nil ? .awaitingDecision : .assigned
         }
     }
 
-    private func approveAutomatically(_ task: StoredTask, results: [ReviewCheckResult], on connection: PostgresConnection) async throws {
+    /// The common path as one statement, so one round trip and one commit: the job's
+    /// completion, the task's state, its check results, the system's decision, the audit row and
+    /// both messages happen together, and only while the job is this worker's and the task is
+    /// still being checked.
+    private func approveAutomatically(job: Job, task: StoredTask, results: [ReviewCheckResult]) async throws -> ReviewTaskState? {
         let submission = task.submission
         let reasons = results.map { "\($0.ruleId): \($0.outcome.rawValue)" }
         let opinion = "approved automatically: all \(results.count) checks passed"
-        try await connection.execute("""
-            WITH decided AS (
-                UPDATE review_tasks SET state = 'approved_automatically', checked_at = now(), decided_at = now()
-                WHERE id = \(task.id) RETURNING id
-            )
-            INSERT INTO review_decisions (task_id, decision, decided_by, decided_role, automatic, opinion, reasons, customer_key, submitted_at)
-            SELECT id, 'approve', 'system', 'system', true, \(opinion), \(reasons), \(submission.applicant.customerKey), \(task.createdAt)
-            FROM decided
-            """)
-        try await audit(
-            task: task.id, actor: .system, action: "approved_automatically", before: ["state": "checking"],
-            after: ["state": "approved_automatically", "checks": .integer(Int64(results.count))], on: connection
-        )
         let system = StaffRef(id: "system", name: "automated checks", role: "system")
-        try await sendApproval(submission: submission, approvedBy: system, opinion: opinion, on: connection)
+        let messages = try approvalMessages(submission: submission, approvedBy: system, opinion: opinion)
+        let rows = try await database.query("""
+            WITH completed AS (\(queue.completion(of: job)) RETURNING id),
+            decided AS (
+                UPDATE review_tasks SET state = 'approved_automatically', checked_at = now(), decided_at = now()
+                WHERE id = \(task.id) AND state = 'checking' AND EXISTS (SELECT 1 FROM completed)
+                RETURNING id
+            ),
+            checked AS (
+                INSERT INTO review_check_results (task_id, rule_id, outcome, detail)
+                \(Self.resultRows(results, of: task.id, onlyIf: "EXISTS (SELECT 1 FROM decided)"))
+            ),
+            recorded AS (
+                INSERT INTO review_decisions (task_id, decision, decided_by, decided_role, automatic, opinion, reasons, customer_key, submitted_at)
+                SELECT id, 'approve', 'system', 'system', true, \(opinion), \(reasons), \(submission.applicant.customerKey), \(task.createdAt)
+                FROM decided
+            ),
+            audited AS (
+                \(Self.auditInsertion(
+                    task: task.id, actor: .system, action: "approved_automatically", before: ["state": "checking"],
+                    after: ["state": "approved_automatically", "checks": .integer(Int64(results.count))],
+                    onlyIf: "EXISTS (SELECT 1 FROM decided)"
+                ))
+            ),
+            sent AS (\(try Outbox.insertion(messages, onlyIf: "EXISTS (SELECT 1 FROM decided)")))
+            SELECT (SELECT count(*) FROM completed)::int8 AS completed,
+                   (SELECT count(*) FROM decided)::int8 AS decided,
+                   (SELECT state FROM review_tasks WHERE id = \(task.id)) AS state_before,
+                   (\(Outbox.wakingRelays(after: "sent"))) AS woken
+            """)
+        guard let row = rows.first, try row.decode(Int64.self, column: "completed") == 1 else { throw JobLeaseLost(jobID: job.id) }
+        if try row.decode(Int64.self, column: "decided") == 1 { return .approvedAutomatically }
+        // Already decided (the job ran before and committed), withdrawn, or gone.
+        return try row.decode(String?.self, column: "state_before").flatMap(ReviewTaskState.init(rawValue:))
+    }
+
+    /// `SELECT` rows for `review_check_results (task_id, rule_id, outcome, detail)`; a result
+    /// stored before (a job run again) is replaced.
+    static func resultRows(_ results: [ReviewCheckResult], of taskID: UUID, onlyIf condition: SQL = "true") -> SQL {
+        """
+        SELECT \(taskID), r.rule_id, r.outcome, r.detail
+        FROM unnest(\(results.map(\.ruleId)), \(results.map(\.outcome.rawValue)), \(results.map(\.detail))) AS r (rule_id, outcome, detail)
+        WHERE \(condition)
+        ON CONFLICT (task_id, rule_id) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, checked_at = now()
+        """
     }
 
     // MARK: Assignment
@@ -284,9 +320,13 @@ struct ReviewStore: Sendable {
 
     /// An approval tells intake and hands the case to routing: both messages in one insert.
     func sendApproval(submission: ReviewSubmit.Params, approvedBy: StaffRef, opinion: String?, on connection: PostgresConnection) async throws {
-        try await Outbox.enqueue([
-            progressMessage(.reviewApproved, submission: submission, actor: approvedBy, opinion: opinion),
-            OutboxMessage(
+        try await Outbox.enqueue(approvalMessages(submission: submission, approvedBy: approvedBy, opinion: opinion), on: connection)
+    }
+
+    private func approvalMessages(submission: ReviewSubmit.Params, approvedBy: StaffRef, opinion: String?) throws -> [OutboxMessage] {
+        [
+            try progressMessage(.reviewApproved, submission: submission, actor: approvedBy, opinion: opinion),
+            try OutboxMessage(
                 RoutingDispatch.self,
                 RoutingDispatch.Params(
                     caseId: submission.caseId, trackingNumber: submission.trackingNumber, serviceType: submission.serviceType,
@@ -296,7 +336,7 @@ struct ReviewStore: Sendable {
                 ),
                 to: OneStopService.routing.rawValue, aggregateKey: submission.caseId
             ),
-        ], on: connection)
+        ]
     }
 
     private func progressMessage(
@@ -317,11 +357,20 @@ struct ReviewStore: Sendable {
         task: UUID?, reviewer: String? = nil, actor: ReviewActor, action: String,
         before: JSON?, after: JSON?, on connection: PostgresConnection
     ) async throws {
-        try await connection.execute("""
-            INSERT INTO review_audit (task_id, reviewer_id, actor_id, actor_role, action, before, after, trace)
-            VALUES (\(task), \(reviewer), \(actor.id), \(actor.role), \(action),
-                    \(before.map { PostgresJSONB(rawJSON: $0.jsonString) }), \(after.map { PostgresJSONB(rawJSON: $0.jsonString) }), \(actor.trace))
-            """)
+        try await connection.execute(Self.auditInsertion(task: task, reviewer: reviewer, actor: actor, action: action, before: before, after: after))
+    }
+
+    /// The audit row's INSERT, written only when `condition` holds (as a CTE of a larger statement).
+    static func auditInsertion(
+        task: UUID?, reviewer: String? = nil, actor: ReviewActor, action: String,
+        before: JSON?, after: JSON?, onlyIf condition: SQL = "true"
+    ) -> SQL {
+        """
+        INSERT INTO review_audit (task_id, reviewer_id, actor_id, actor_role, action, before, after, trace)
+        SELECT \(task), \(reviewer), \(actor.id), \(actor.role), \(action),
+               \(before.map { PostgresJSONB(rawJSON: $0.jsonString) }), \(after.map { PostgresJSONB(rawJSON: $0.jsonString) }), \(actor.trace)
+        WHERE \(condition)
+        """
     }
 }
 
