@@ -11,12 +11,12 @@ public struct ResidentIDNumber: Sendable, Hashable, CustomStringConvertible {
         let normalised = text.uppercased()
         let characters = Array(normalised)
         guard characters.count == 18 else {
-            throw IdentityError("a resident ID number has 18 characters, this one has \(characters.count)")
+            throw IdentityError("a resident ID number has 18 characters, this one has \(characters.count)", zh: "居民身份证号码为 18 位，此号码为 \(characters.count) 位")
         }
         var digits: [Int] = []
         for character in characters.prefix(17) {
             guard let digit = character.wholeNumberValue, character.isASCII else {
-                throw IdentityError("the first 17 characters of a resident ID number must be digits")
+                throw IdentityError("the first 17 characters of a resident ID number must be digits", zh: "居民身份证号码的前 17 位必须是数字")
             }
             digits.append(digit)
         }
@@ -24,12 +24,12 @@ public struct ResidentIDNumber: Sendable, Hashable, CustomStringConvertible {
         let month = digits[10] * 10 + digits[11]
         let day = digits[12] * 10 + digits[13]
         guard CalendarDate.isValid(year: year, month: month, day: day), year >= 1900 else {
-            throw IdentityError("the birth date inside the resident ID number (\(year)-\(month)-\(day)) is not a real date")
+            throw IdentityError("the birth date inside the resident ID number (\(year)-\(month)-\(day)) is not a real date", zh: "居民身份证号码中的出生日期（\(year)-\(month)-\(day)）不是有效日期")
         }
         let sum = zip(digits, Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
         let expected = Self.checkCharacters[sum % 11]
         guard characters[17] == expected else {
-            throw IdentityError("the check character of the resident ID number is wrong: the number was mistyped")
+            throw IdentityError("the check character of the resident ID number is wrong: the number was mistyped", zh: "居民身份证号码的校验码不正确，请检查号码是否输错")
         }
         value = normalised
     }
@@ -50,19 +50,19 @@ public struct UnifiedSocialCreditCode: Sendable, Hashable, CustomStringConvertib
     public init(_ text: String) throws(IdentityError) {
         let characters = Array(text.uppercased())
         guard characters.count == 18 else {
-            throw IdentityError("a unified social credit code has 18 characters, this one has \(characters.count)")
+            throw IdentityError("a unified social credit code has 18 characters, this one has \(characters.count)", zh: "统一社会信用代码为 18 位，此代码为 \(characters.count) 位")
         }
         var values: [Int] = []
         for character in characters {
             guard let index = Self.alphabet.firstIndex(of: character) else {
-                throw IdentityError("'\(character)' cannot appear in a unified social credit code (I, O, S, V and Z are never used)")
+                throw IdentityError("'\(character)' cannot appear in a unified social credit code (I, O, S, V and Z are never used)", zh: "统一社会信用代码中不能出现“\(character)”（不使用 I、O、S、V、Z）")
             }
             values.append(index)
         }
         let sum = zip(values.prefix(17), Self.weights).reduce(0) { $0 + $1.0 * $1.1 }
         let check = (31 - sum % 31) % 31
         guard values[17] == check else {
-            throw IdentityError("the check character of the unified social credit code is wrong: the code was mistyped")
+            throw IdentityError("the check character of the unified social credit code is wrong: the code was mistyped", zh: "统一社会信用代码的校验码不正确，请检查代码是否输错")
         }
         value = String(characters)
     }
@@ -79,13 +79,13 @@ public struct PassportNumber: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) throws(IdentityError) {
         let normalised = text.uppercased()
         guard (5...12).contains(normalised.count) else {
-            throw IdentityError("a passport number has 5 to 12 letters and digits, this one has \(normalised.count)")
+            throw IdentityError("a passport number has 5 to 12 letters and digits, this one has \(normalised.count)", zh: "护照号码为 5 至 12 位字母和数字，此号码为 \(normalised.count) 位")
         }
         guard normalised.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-            throw IdentityError("a passport number holds only the letters A–Z and digits")
+            throw IdentityError("a passport number holds only the letters A–Z and digits", zh: "护照号码只能包含字母 A–Z 和数字")
         }
         guard normalised.contains(where: { $0.isNumber }) else {
-            throw IdentityError("a passport number contains digits")
+            throw IdentityError("a passport number contains digits", zh: "护照号码应包含数字")
         }
         value = normalised
     }
@@ -128,10 +128,15 @@ public struct IdentityDocument: Sendable, Hashable {
     }
 }
 
-/// Why an identity or contact detail was refused; the message is for the person who typed it.
+/// Why an identity or contact detail was refused; the message is for the person who typed it,
+/// in English (`message`) and in simplified Chinese (`zh`).
 public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
     public let message: String
-    public init(_ message: String) { self.message = message }
+    public let zh: String
+    public init(_ message: String, zh: String) {
+        self.message = message
+        self.zh = zh
+    }
     public var description: String { message }
 }
 

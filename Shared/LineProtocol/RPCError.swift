@@ -54,11 +54,14 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
         self.data = data
     }
 
-    /// A server error of a given kind. `details` become extra members of `error.data`.
-    public init(_ kind: RPCErrorKind, _ message: String, retryable: Bool? = nil, details: JSONObject = [:]) {
+    /// A server error of a given kind. `details` become extra members of `error.data`; `zh` is
+    /// the message in simplified Chinese for the people who read it through the gateway
+    /// (`error.data.texts`, see ``texts``), while `message` stays English for logs and programs.
+    public init(_ kind: RPCErrorKind, _ message: String, zh: String? = nil, retryable: Bool? = nil, details: JSONObject = [:]) {
         var data = details
         data["kind"] = .string(kind.rawValue)
         data["retryable"] = .bool(retryable ?? kind.isRetryableByDefault)
+        if let zh { data[Self.textsKey] = .object([Self.chinese: .string(zh)]) }
         self.init(code: kind.code, message: message, data: .object(data))
     }
 
@@ -117,18 +120,21 @@ public struct RPCError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     // MARK: Common server errors
+    //
+    // `zh` is the same message in simplified Chinese, for the errors a person sees through the
+    // gateway; errors only services see (relays, inboxes, internal faults) may leave it out.
 
-    public static func invalidParams(_ message: String, details: JSONObject = [:]) -> RPCError {
-        RPCError(.invalidParams, message, details: details)
+    public static func invalidParams(_ message: String, zh: String? = nil, details: JSONObject = [:]) -> RPCError {
+        RPCError(.invalidParams, message, zh: zh, details: details)
     }
-    public static func notFound(_ message: String) -> RPCError { RPCError(.notFound, message) }
-    public static func conflict(_ message: String) -> RPCError { RPCError(.conflict, message) }
-    public static func invalidState(_ message: String) -> RPCError { RPCError(.invalidState, message) }
-    public static func unauthenticated(_ message: String) -> RPCError { RPCError(.unauthenticated, message) }
-    public static func forbidden(_ message: String) -> RPCError { RPCError(.forbidden, message) }
-    public static func overloaded(_ message: String) -> RPCError { RPCError(.overloaded, message) }
-    public static func unavailable(_ message: String) -> RPCError { RPCError(.unavailable, message) }
-    public static func deadlineExceeded(_ message: String) -> RPCError { RPCError(.deadlineExceeded, message) }
+    public static func notFound(_ message: String, zh: String? = nil) -> RPCError { RPCError(.notFound, message, zh: zh) }
+    public static func conflict(_ message: String, zh: String? = nil) -> RPCError { RPCError(.conflict, message, zh: zh) }
+    public static func invalidState(_ message: String, zh: String? = nil) -> RPCError { RPCError(.invalidState, message, zh: zh) }
+    public static func unauthenticated(_ message: String, zh: String? = nil) -> RPCError { RPCError(.unauthenticated, message, zh: zh) }
+    public static func forbidden(_ message: String, zh: String? = nil) -> RPCError { RPCError(.forbidden, message, zh: zh) }
+    public static func overloaded(_ message: String, zh: String? = nil) -> RPCError { RPCError(.overloaded, message, zh: zh) }
+    public static func unavailable(_ message: String, zh: String? = nil) -> RPCError { RPCError(.unavailable, message, zh: zh) }
+    public static func deadlineExceeded(_ message: String, zh: String? = nil) -> RPCError { RPCError(.deadlineExceeded, message, zh: zh) }
     public static func `internal`(_ message: String) -> RPCError { RPCError(.internal, message) }
 }
 

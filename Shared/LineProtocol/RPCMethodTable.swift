@@ -72,21 +72,24 @@ enum RPCParams {
         case .array(let positional)? where positional.isEmpty: source = .object([:])
         case .array?:
             if P.self == RPCEmpty.self { source = .object([:]) } else {
-                throw .invalidParams("this method takes named parameters (a JSON object), not a list")
+                throw .invalidParams("this method takes named parameters (a JSON object), not a list", zh: "此方法接受具名参数（JSON 对象），不接受列表")
             }
         case let value?: source = value
         }
         do {
             return try JSONValueDecoder().decode(P.self, from: source)
         } catch let error as DecodingError {
-            throw .invalidParams(describe(error))
+            throw .invalidParams(describe(error), zh: describe(error, in: .chinese))
         } catch {
-            throw .invalidParams("params could not be read: \(error)")
+            throw .invalidParams("params could not be read: \(error)", zh: "无法读取参数：\(error)")
         }
     }
 
-    /// "params.customer.phone: expected a string" — says where and what, never the value.
-    static func describe(_ error: DecodingError, root: String = "params") -> String {
+    enum Wording { case english, chinese }
+
+    /// "params.customer.phone: expected a string" — says where and what, never the value. In
+    /// Chinese for the people who read it through the gateway ("params.customer.phone：应为字符串").
+    static func describe(_ error: DecodingError, root: String = "params", in wording: Wording = .english) -> String {
         func path(_ codingPath: [any CodingKey]) -> String {
             codingPath.reduce(root) { path, key in
                 if let index = key.intValue, key.stringValue.hasPrefix("Index") || key.stringValue == "\(index)" {
@@ -95,17 +98,27 @@ enum RPCParams {
                 return path + "." + key.stringValue
             }
         }
-        switch error {
-        case .keyNotFound(let key, let context):
+        switch (error, wording) {
+        case (.keyNotFound(let key, let context), .english):
             return "\(path(context.codingPath + [key])): required but missing"
-        case .typeMismatch(let type, let context):
+        case (.keyNotFound(let key, let context), .chinese):
+            return "\(path(context.codingPath + [key]))：必填，但未提供"
+        case (.typeMismatch(let type, let context), .english):
             return "\(path(context.codingPath)): expected \(describe(type))"
-        case .valueNotFound(let type, let context):
+        case (.typeMismatch(let type, let context), .chinese):
+            return "\(path(context.codingPath))：应为\(describeInChinese(type))"
+        case (.valueNotFound(let type, let context), .english):
             return "\(path(context.codingPath)): expected \(describe(type)), got null"
-        case .dataCorrupted(let context):
+        case (.valueNotFound(let type, let context), .chinese):
+            return "\(path(context.codingPath))：应为\(describeInChinese(type))，不能为 null"
+        case (.dataCorrupted(let context), .english):
             return "\(path(context.codingPath)): \(context.debugDescription)"
-        @unknown default:
+        case (.dataCorrupted(let context), .chinese):
+            return "\(path(context.codingPath))：取值无效（\(context.debugDescription)）"
+        case (_, .english):
             return "params are invalid: \(error)"
+        case (_, .chinese):
+            return "参数无效：\(error)"
         }
     }
 
@@ -118,6 +131,18 @@ enum RPCParams {
         case is Double.Type, is Float.Type: "a number"
         default:
             String(describing: type).contains("Array") ? "a list" : "an object"
+        }
+    }
+
+    private static func describeInChinese(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "字符串"
+        case is Bool.Type: "true 或 false"
+        case is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
+             is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type: "整数"
+        case is Double.Type, is Float.Type: "数字"
+        default:
+            String(describing: type).contains("Array") ? "列表" : "对象"
         }
     }
 }

@@ -7,7 +7,7 @@ extension PostgresError: RPCErrorConvertible {
     public var rpcError: RPCError {
         switch code {
         case .uniqueViolation:
-            return .conflict("the record already exists (\(constraint ?? "unique constraint"))")
+            return .conflict("the record already exists (\(constraint ?? "unique constraint"))", zh: "该记录已存在（\(constraint ?? "唯一约束")）")
         case .connectionFailed, .connectionLost, .connectionClosed, .poolTimeout, .poolClosed,
              .serializationFailure, .deadlock, .queryCanceled:
             return .unavailable("the service's database is unavailable or busy (\(code)); retry shortly")

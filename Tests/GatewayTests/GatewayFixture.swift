@@ -147,6 +147,8 @@ final class StubBackend: Sendable {
     private let received = Mutex<[(method: String, actor: String?)]>([])
 
     static let rightCode = "RIGHT-CODE"
+    /// Registering a case of a service type `unknown_…` is refused; of this one, in English only.
+    static let unknownTypeWithoutTexts = "unknown_old_intake"
 
     private init(server: RPCServer, port: Int) {
         self.server = server
@@ -256,6 +258,14 @@ final class StubBackend: Sendable {
                 if method == IntakeTrackCase.name || params?["customer"] != nil {
                     let code = params?["accessCode"]?.stringValue ?? params?["customer"]?["accessCode"]?.stringValue
                     guard code == rightCode else { throw RPCError.notFound("no case matches") }
+                }
+                // Intake's refusal of an unknown service type, as a current intake sends it (with
+                // its Chinese text) and as an older one did (English only).
+                if method == IntakeRegisterCase.name, let type = params?["serviceType"]?.stringValue, type.hasPrefix("unknown_") {
+                    let english = "serviceType: unknown service type \"\(type)\"; intake.listCatalog lists them"
+                    throw type == Self.unknownTypeWithoutTexts
+                        ? RPCError.invalidParams(english)
+                        : RPCError.invalidParams(english, zh: "serviceType：未知的事项“\(type)”；可用 intake.listCatalog 查看事项清单")
                 }
                 if method == IntakeStats.name {
                     return try JSONValueEncoder().encode(IntakeStats.Result(

@@ -100,6 +100,34 @@ struct RPCCodecTests {
         #expect(decoded[1].outcome.failureKind == .notFound)
     }
 
+    @Test func anErrorsChineseTextSurvivesEncodingAndDecoding() throws {
+        let error = RPCError.invalidParams("params.reasons: a rejection needs at least one reason", zh: "params.reasons：驳回至少需要一条理由",
+                                           details: ["field": "reasons"])
+        var buffer = ByteBuffer()
+        RPCCodec.write([RPCResponse(id: .integer(7), outcome: .failure(error))], into: &buffer)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        let decoded = try #require(try RPCCodec.decodeResponses(buffer).first)
+        guard case .failure(let received) = decoded.outcome else {
+            Issue.record("expected an error, got \(decoded.outcome)")
+            return
+        }
+        #expect(received == error)
+        #expect(received.texts == ["zh-CN": "params.reasons：驳回至少需要一条理由"])
+        #expect(received.message(in: "zh-CN") == "params.reasons：驳回至少需要一条理由")
+        // The protocol's own fields stay as they were: English message, kind, details.
+        #expect(received.message == "params.reasons: a rejection needs at least one reason")
+        #expect(received.description.contains("驳回") == false)
+        #expect(received.kind == .invalidParams)
+        #expect(received.data?["field"] == "reasons")
+    }
+
+    @Test func anErrorWithoutTextsFallsBackToItsEnglishMessage() {
+        let error = RPCError.notFound("no case SQ1")
+        #expect(error.texts.isEmpty)
+        #expect(error.data?[RPCError.textsKey] == nil)
+        #expect(error.message(in: "zh-CN") == "no case SQ1")
+    }
+
     @Test func serverErrorsCarryKindAndRetryable() {
         let error = RPCError.overloaded("queue full")
         #expect(error.code == -32006)

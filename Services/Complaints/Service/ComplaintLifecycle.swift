@@ -33,17 +33,17 @@ public enum ComplaintLifecycle {
         case (.investigate, .acknowledged), (.investigate, .investigating), (.investigate, .reopened):
             return .investigating
         case (.investigate, .filed):
-            throw .invalidState("complaint \(state.number) is filed and not yet acknowledged; record the first contact (complaints.acknowledge) before investigating")
+            throw .invalidState("complaint \(state.number) is filed and not yet acknowledged; record the first contact (complaints.acknowledge) before investigating", zh: "投诉 \(state.number) 已登记但尚未确认接收；请先记录首次联系（complaints.acknowledge）再开展调查")
         case (.resolve, .investigating):
             guard state.isAssigned else {
-                throw .invalidState("complaint \(state.number) is not assigned to a department or supervisor; set its department with complaints.classify before resolving")
+                throw .invalidState("complaint \(state.number) is not assigned to a department or supervisor; set its department with complaints.classify before resolving", zh: "投诉 \(state.number) 尚未分派给部门或主管；请先用 complaints.classify 指定部门再办结")
             }
             return .resolved
         case (.accept, .resolved):
             return .accepted
         case (.reopen, .resolved):
             guard state.reopenCount < maxReopens else {
-                throw .invalidState("complaint \(state.number) has been reopened \(state.reopenCount) times, the most allowed (\(maxReopens)); it can only be accepted or closed")
+                throw .invalidState("complaint \(state.number) has been reopened \(state.reopenCount) times, the most allowed (\(maxReopens)); it can only be accepted or closed", zh: "投诉 \(state.number) 已重新处理 \(state.reopenCount) 次，达到上限（\(maxReopens) 次）；只能接受处理结果或结案")
             }
             return .reopened
         case (.close, .resolved), (.close, .accepted):
@@ -53,7 +53,8 @@ public enum ComplaintLifecycle {
         default:
             let allowed = allowed(from: status).map(\.rawValue)
             let hint = allowed.isEmpty ? "nothing more can be done" : "allowed now: " + allowed.joined(separator: ", ")
-            throw .invalidState("complaint \(state.number) is \(status.rawValue); \(action.rawValue) is not allowed (\(hint))")
+            let hintInChinese = allowed.isEmpty ? "已无可执行的操作" : "当前可执行：" + allowed.joined(separator: ", ")
+            throw .invalidState("complaint \(state.number) is \(status.rawValue); \(action.rawValue) is not allowed (\(hint))", zh: "投诉 \(state.number) 当前状态为 \(status.rawValue)，不能执行 \(action.rawValue)（\(hintInChinese)）")
         }
     }
 

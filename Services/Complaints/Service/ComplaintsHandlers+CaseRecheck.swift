@@ -48,7 +48,8 @@ extension ComplaintsHandlers {
         case .unknown: return .unknownToRouting
         case .unavailable(let why):
             throw RPCError.unavailable(
-                "complaint \(record.number) upholds a complaint about the decision on case \(trackingNumber), which asks routing to re-check the case, but routing could not be asked for it (\(why)); nothing was changed: resolve again when routing answers"
+                "complaint \(record.number) upholds a complaint about the decision on case \(trackingNumber), which asks routing to re-check the case, but routing could not be asked for it (\(why)); nothing was changed: resolve again when routing answers",
+                zh: "投诉 \(record.number) 认定对办件 \(trackingNumber) 的决定投诉成立，需要分办服务复查该办件，但未能联系分办服务（\(why)）；未作任何更改，请在分办服务恢复后重新办结"
             )
         }
     }

@@ -15,13 +15,13 @@ extension ComplaintsHandlers {
         let id = try Self.complaintID(params.complaintId)
         let rules = configuration.rules
         if let category = params.category, !rules.categories.contains(category) {
-            throw RPCError.invalidParams("category: \(category) is not a complaint category (one of \(rules.categories.joined(separator: ", ")))")
+            throw RPCError.invalidParams("category: \(category) is not a complaint category (one of \(rules.categories.joined(separator: ", ")))", zh: "category：\(category) 不是投诉类别（须为以下之一：\(rules.categories.joined(separator: ", "))）")
         }
         let department = try Self.optionalReference(params.department, field: "department")
         let caseHandlerId = try Self.optionalReference(params.caseHandlerId, field: "caseHandlerId")
         let reason = try Self.text(params.reason, field: "reason", required: false, maxLength: 1000)
         guard params.category != nil || params.severity != nil || department != nil || caseHandlerId != nil else {
-            throw RPCError.invalidParams("give a category, severity, department or caseHandlerId to change")
+            throw RPCError.invalidParams("give a category, severity, department or caseHandlerId to change", zh: "请提供要更改的 category、severity、department 或 caseHandlerId")
         }
         let actor = self.actor(context, default: "officer")
         return try await transition(id, .classify, context: context, actor: actor) { record, connection in
@@ -29,7 +29,7 @@ extension ComplaintsHandlers {
                 || (params.severity.map { $0 != record.severity } ?? false)
             if reclassified {
                 guard let reason else {
-                    throw RPCError.invalidParams("reason: changing the category or severity set by the rules needs a reason, which is recorded")
+                    throw RPCError.invalidParams("reason: changing the category or severity set by the rules needs a reason, which is recorded", zh: "reason：更改按规则确定的类别或严重程度须说明理由，理由将被记录")
                 }
                 record.category = params.category ?? record.category
                 record.severity = params.severity ?? record.severity
@@ -70,15 +70,15 @@ extension ComplaintsHandlers {
             try Self.optionalReference(reference, field: "evidenceRefs", maxLength: 500)!
         }
         guard evidence.count <= Self.maxEvidenceRefs else {
-            throw RPCError.invalidParams("evidenceRefs: at most \(Self.maxEvidenceRefs) references per note")
+            throw RPCError.invalidParams("evidenceRefs: at most \(Self.maxEvidenceRefs) references per note", zh: "evidenceRefs：每条记录最多 \(Self.maxEvidenceRefs) 个证据引用")
         }
         guard let investigatorID = params.investigator?.id ?? context.meta.actor?.id, !investigatorID.isEmpty else {
-            throw RPCError.invalidParams("investigator: say who investigates (or call on behalf of an authenticated officer)")
+            throw RPCError.invalidParams("investigator: say who investigates (or call on behalf of an authenticated officer)", zh: "investigator：请注明调查人（或以已登录工作人员的身份调用）")
         }
         let actor = self.actor(context, default: investigatorID)
         return try await transition(id, .investigate, context: context, actor: actor) { record, connection in
             if let handler = record.caseHandlerId, handler == investigatorID {
-                throw RPCError.forbidden("\(investigatorID) handles the case complained about and cannot investigate complaint \(record.number); choose another investigator")
+                throw RPCError.forbidden("\(investigatorID) handles the case complained about and cannot investigate complaint \(record.number); choose another investigator", zh: "\(investigatorID) 是被投诉办件的经办人，不能调查投诉 \(record.number)；请另选调查人")
             }
             try await store.addNote(complaintID: record.id, investigatorID: investigatorID, note: note, evidenceRefs: evidence, connection: connection)
         }
@@ -89,7 +89,7 @@ extension ComplaintsHandlers {
         let resolution = try Self.text(params.resolution, field: "resolution", required: true)!
         let remedy = try Self.text(params.remedy, field: "remedy", required: false, maxLength: 1000)
         guard configuration.rules.rootCauses.contains(params.rootCause) else {
-            throw RPCError.invalidParams("rootCause: \(params.rootCause) is not a root-cause code (one of \(configuration.rules.rootCauses.joined(separator: ", ")))")
+            throw RPCError.invalidParams("rootCause: \(params.rootCause) is not a root-cause code (one of \(configuration.rules.rootCauses.joined(separator: ", ")))", zh: "rootCause：\(params.rootCause) 不是原因代码（须为以下之一：\(configuration.rules.rootCauses.joined(separator: ", "))）")
         }
         let actor = self.actor(context, default: "officer")
         let recheck = try await caseForRecheck(id, outcome: params.outcome)
@@ -147,7 +147,7 @@ extension ComplaintsHandlers {
         let id = try params.complaintId.map { text throws(RPCError) in try Self.complaintID(text) }
         let number = try Self.optionalReference(params.complaintNumber, field: "complaintNumber")
         guard id != nil || number != nil else {
-            throw RPCError.invalidParams("give complaintId or complaintNumber")
+            throw RPCError.invalidParams("give complaintId or complaintNumber", zh: "请提供 complaintId 或 complaintNumber")
         }
         return try await database.withConnection { connection in
             let record: ComplaintRecord? = if let id {
@@ -156,7 +156,7 @@ extension ComplaintsHandlers {
                 try await store.load(number: number!, connection: connection)
             }
             guard let record else {
-                throw RPCError.notFound("no complaint \(id?.lowercasedString ?? number ?? "")")
+                throw RPCError.notFound("no complaint \(id?.lowercasedString ?? number ?? "")", zh: "未找到投诉 \(id?.lowercasedString ?? number ?? "")")
             }
             return try await store.details(of: record, connection: connection)
         }
@@ -164,10 +164,10 @@ extension ComplaintsHandlers {
 
     func list(_ params: ComplaintsList.Params, context: RPCContext) async throws -> ComplaintsList.Result {
         let limit = params.limit ?? 50
-        guard (1...200).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 200") }
+        guard (1...200).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 200", zh: "limit：1 至 200") }
         let cursor = try params.cursor.map { text throws(RPCError) in
             guard let id = UUID(uuidString: text) else {
-                throw RPCError.invalidParams("cursor: pass the nextCursor of the previous page unchanged")
+                throw RPCError.invalidParams("cursor: pass the nextCursor of the previous page unchanged", zh: "cursor：请原样传回上一页的 nextCursor")
             }
             return id
         }
@@ -191,10 +191,10 @@ extension ComplaintsHandlers {
     func checkAccessCode(_ code: String, trackingNumber: String) async throws -> CustomerCaseView {
         let code = code.trimmingCharacters(in: .whitespaces)
         guard !code.isEmpty, code.count <= Self.maxAccessCodeLength else {
-            throw RPCError.invalidParams("accessCode: 1 to \(Self.maxAccessCodeLength) characters, or leave it out")
+            throw RPCError.invalidParams("accessCode: 1 to \(Self.maxAccessCodeLength) characters, or leave it out", zh: "accessCode：1 至 \(Self.maxAccessCodeLength) 个字符，或不填")
         }
         guard let intake else {
-            throw RPCError.unavailable("intake is not configured, so the access code cannot be checked; nothing was rated")
+            throw RPCError.unavailable("intake is not configured, so the access code cannot be checked; nothing was rated", zh: "未配置受理服务，无法核对查询码，评价未提交")
         }
         do {
             return try await intake.call(
@@ -202,19 +202,19 @@ extension ComplaintsHandlers {
                 timeout: configuration.routingTimeout
             )
         } catch let error as RPCError where error.kind == .notFound || error.kind == .forbidden || error.kind == .invalidParams {
-            throw RPCError.notFound("no case matches tracking number \(trackingNumber) and this access code; nothing was rated (check the code on the acceptance notice)")
+            throw RPCError.notFound("no case matches tracking number \(trackingNumber) and this access code; nothing was rated (check the code on the acceptance notice)", zh: "没有与受理编号 \(trackingNumber) 和此查询码相符的办件，评价未提交（请核对受理通知上的查询码）")
         } catch {
-            throw RPCError.unavailable("intake could not check the access code (\(String(describing: error).prefix(200))); nothing was rated: try again")
+            throw RPCError.unavailable("intake could not check the access code (\(String(describing: error).prefix(200))); nothing was rated: try again", zh: "受理服务未能核对查询码（\(String(describing: error).prefix(200))），评价未提交，请重试")
         }
     }
 
     func rate(_ params: ComplaintsRate.Params, context: RPCContext) async throws -> ComplaintsRate.Result {
         guard let tracking = try Self.optionalReference(params.trackingNumber, field: "trackingNumber") else {
-            throw RPCError.invalidParams("trackingNumber: required")
+            throw RPCError.invalidParams("trackingNumber: required", zh: "trackingNumber：必填")
         }
-        guard (1...5).contains(params.score) else { throw RPCError.invalidParams("score: a whole number from 1 to 5") }
+        guard (1...5).contains(params.score) else { throw RPCError.invalidParams("score: a whole number from 1 to 5", zh: "score：1 至 5 的整数") }
         for (field, value) in [("timeliness", params.timeliness), ("attitude", params.attitude), ("clarity", params.clarity)] {
-            if let value, !(1...5).contains(value) { throw RPCError.invalidParams("\(field): a whole number from 1 to 5, or leave it out") }
+            if let value, !(1...5).contains(value) { throw RPCError.invalidParams("\(field): a whole number from 1 to 5, or leave it out", zh: "\(field)：1 至 5 的整数，或不填") }
         }
         var params = params
         params.trackingNumber = tracking
@@ -235,7 +235,7 @@ extension ComplaintsHandlers {
         let lookup: CaseLookup? = rated.score <= threshold ? await lookupCase(tracking) : nil
         let result = try await inbox.receive(context) { connection in
             guard let ratingID = try await store.insertRating(rated, id: UUID.v7(), connection: connection) else {
-                throw RPCError.conflict("case \(tracking) has already been rated; each case is rated once")
+                throw RPCError.conflict("case \(tracking) has already been rated; each case is rated once", zh: "办件 \(tracking) 已评价过；每件办件只能评价一次")
             }
             try await store.audit(
                 complaintID: nil, ratingID: ratingID, action: "rated", from: nil, to: nil, actor: actor, before: nil,

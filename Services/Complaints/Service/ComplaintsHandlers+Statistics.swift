@@ -13,7 +13,7 @@ import Foundation
 extension ComplaintsHandlers {
     func stats(_ params: ComplaintsStats.Params, context: RPCContext) async throws -> ComplaintsStats.Result {
         if let from = params.from, let before = params.before, from >= before {
-            throw RPCError.invalidParams("from must be before before")
+            throw RPCError.invalidParams("from must be before before", zh: "from 必须早于 before")
         }
         let department = try Self.optionalReference(params.department, field: "department")
         async let cases = caseCounts(from: params.from, before: params.before, department: department)

@@ -92,7 +92,7 @@ struct ComplaintsHandlers: Sendable {
         let (name, phone, email) = try validate(params.complainant, field: "complainant", contactRequired: params.channel != .suggestionBox)
         let content = params.content.trimmingCharacters(in: .whitespacesAndNewlines)
         guard content.count >= configuration.minContentLength, content.count <= configuration.maxContentLength else {
-            throw .invalidParams("content: write \(configuration.minContentLength) to \(configuration.maxContentLength) characters describing the complaint")
+            throw .invalidParams("content: write \(configuration.minContentLength) to \(configuration.maxContentLength) characters describing the complaint", zh: "content：请用 \(configuration.minContentLength) 至 \(configuration.maxContentLength) 个字符描述投诉内容")
         }
         let department = try Self.optionalReference(params.department, field: "department")
         return Filing(
@@ -112,18 +112,18 @@ struct ComplaintsHandlers: Sendable {
     func validate(_ input: ComplainantInput, field: String, contactRequired: Bool) throws(RPCError) -> (String, String?, String?) {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, name.count <= Self.maxNameLength else {
-            throw .invalidParams("\(field).name: give the complainant's name (1 to \(Self.maxNameLength) characters)")
+            throw .invalidParams("\(field).name: give the complainant's name (1 to \(Self.maxNameLength) characters)", zh: "\(field).name：请填写投诉人姓名（1 至 \(Self.maxNameLength) 个字符）")
         }
         var phone: String?
         if let raw = input.phone, !raw.trimmingCharacters(in: .whitespaces).isEmpty {
-            do { phone = try PhoneNumber(raw).e164 } catch { throw .invalidParams("\(field).phone: \(error)") }
+            do { phone = try PhoneNumber(raw).e164 } catch { throw .invalidParams("\(field).phone: \(error)", zh: "\(field).phone：\(error.zh)") }
         }
         var email: String?
         if let raw = input.email, !raw.trimmingCharacters(in: .whitespaces).isEmpty {
-            do { email = try EmailAddress(raw).value } catch { throw .invalidParams("\(field).email: \(error)") }
+            do { email = try EmailAddress(raw).value } catch { throw .invalidParams("\(field).email: \(error)", zh: "\(field).email：\(error.zh)") }
         }
         if contactRequired && phone == nil && email == nil {
-            throw .invalidParams("\(field): give a phone number or an email address so the complainant can be answered (only the suggestion box may be anonymous)")
+            throw .invalidParams("\(field): give a phone number or an email address so the complainant can be answered (only the suggestion box may be anonymous)", zh: "\(field)：请提供手机号码或电子邮箱，以便答复投诉人（只有意见箱可以匿名）")
         }
         return (name, phone, email)
     }
@@ -132,7 +132,7 @@ struct ComplaintsHandlers: Sendable {
         guard let value else { return nil }
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         guard !trimmed.isEmpty, trimmed.count <= maxLength, !trimmed.contains(where: { $0.isNewline }) else {
-            throw .invalidParams("\(field): 1 to \(maxLength) characters on one line, or leave it out")
+            throw .invalidParams("\(field): 1 to \(maxLength) characters on one line, or leave it out", zh: "\(field)：单行 1 至 \(maxLength) 个字符，或不填")
         }
         return trimmed
     }
@@ -172,7 +172,7 @@ struct ComplaintsHandlers: Sendable {
         guard try await store.insert(record, idempotencyKey: filing.idempotencyKey, hashes: hashes, connection: connection) else {
             // A concurrent filing with the same key committed first.
             guard let key = filing.idempotencyKey, let existing = try await store.find(idempotencyKey: key, connection: connection) else {
-                throw RPCError.unavailable("the complaint could not be filed; try again")
+                throw RPCError.unavailable("the complaint could not be filed; try again", zh: "投诉未能登记，请重试")
             }
             return existing.view
         }
@@ -313,7 +313,7 @@ struct ComplaintsHandlers: Sendable {
 
     static func complaintID(_ text: String) throws(RPCError) -> UUID {
         guard let id = UUID(uuidString: text.trimmingCharacters(in: .whitespaces)) else {
-            throw .invalidParams("complaintId: expected a complaint id (a UUID); complaints.list shows them")
+            throw .invalidParams("complaintId: expected a complaint id (a UUID); complaints.list shows them", zh: "complaintId：应为投诉 id（UUID）；可用 complaints.list 查看")
         }
         return id
     }
@@ -321,10 +321,10 @@ struct ComplaintsHandlers: Sendable {
     static func text(_ value: String?, field: String, required: Bool, maxLength: Int = maxTextLength) throws(RPCError) -> String? {
         let trimmed = value?.trimmingCharacters(in: .whitespacesAndNewlines)
         guard let trimmed, !trimmed.isEmpty else {
-            if required { throw .invalidParams("\(field): required; write 1 to \(maxLength) characters") }
+            if required { throw .invalidParams("\(field): required; write 1 to \(maxLength) characters", zh: "\(field)：必填，请填写 1 至 \(maxLength) 个字符") }
             return nil
         }
-        guard trimmed.count <= maxLength else { throw .invalidParams("\(field): at most \(maxLength) characters") }
+        guard trimmed.count <= maxLength else { throw .invalidParams("\(field): at most \(maxLength) characters", zh: "\(field)：最多 \(maxLength) 个字符") }
         return trimmed
     }
 
@@ -337,7 +337,7 @@ struct ComplaintsHandlers: Sendable {
     ) async throws -> ComplaintView {
         try await inbox.receive(context) { connection in
             guard var record = try await store.load(id: id, forUpdate: true, connection: connection) else {
-                throw RPCError.notFound("no complaint with id \(id.lowercasedString)")
+                throw RPCError.notFound("no complaint with id \(id.lowercasedString)", zh: "未找到 id 为 \(id.lowercasedString) 的投诉")
             }
             let next = try ComplaintLifecycle.next(action, from: record.lifecycleState, maxReopens: configuration.maxReopens)
             let before = record.auditSnapshot

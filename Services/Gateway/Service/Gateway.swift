@@ -37,15 +37,15 @@ struct Gateway: Sendable {
             denial?.detail = problem
         }
         if denial == nil, let department, !action.allows(context.caller, department: department) {
-            denial = .forbidden("\(context.caller.id) works in \(context.caller.department ?? "-") and may not see \(department)")
+            denial = .forbidden("\(context.caller.id) works in \(context.caller.department ?? "-") and may not see \(department)", zh: "\(context.caller.id) 属于 \(context.caller.department ?? "-")，无权查看 \(department)")
         }
         guard let denial else { return }
         logger.notice("access denied", metadata: [
             "request.id": .string(context.requestID), "principal": .string(context.caller.id),
-            "action": .string(action.rawValue), "reason": .string(denial.detail),
+            "action": .string(action.rawValue), "reason": .string(denial.detail.en),
         ])
         do {
-            try await identities.audit(requestID: context.requestID, principal: context.caller.id, action: action.rawValue, outcome: "denied", detail: denial.detail)
+            try await identities.audit(requestID: context.requestID, principal: context.caller.id, action: action.rawValue, outcome: "denied", detail: denial.detail.en)
         } catch {
             logger.error("could not write the access audit", metadata: ["error": .string("\(error)")])
         }
@@ -75,7 +75,8 @@ struct Gateway: Sendable {
     /// Calls a service method with the caller as `_meta.actor`; service errors become problems.
     func call(_ service: OneStopService, _ method: String, _ params: JSONObject, _ context: GatewayRequestContext, idempotent: Bool = false) async throws -> JSON {
         guard let client = peers[service] else {
-            throw Problem(status: .internalServerError, kind: "internal", detail: "the gateway has no client for \(service.rawValue)")
+            throw Problem(status: .internalServerError, kind: "internal", detail: "the gateway has no client for \(service.rawValue)",
+                          zh: "网关没有 \(service.rawValue) 服务的客户端")
         }
         let meta = RPCMeta(traceparent: Self.traceparent(for: context.requestID), actor: context.caller.actor)
         do {
@@ -92,7 +93,8 @@ struct Gateway: Sendable {
         do {
             return try JSONValueDecoder().decode(M.Result.self, from: result)
         } catch {
-            throw Problem(status: .badGateway, kind: "internal", detail: "\(service.rawValue) answered \(M.name) in an unexpected shape")
+            throw Problem(status: .badGateway, kind: "internal", detail: "\(service.rawValue) answered \(M.name) in an unexpected shape",
+                          zh: "\(service.rawValue) 对 \(M.name) 的答复格式不符合预期")
         }
     }
 

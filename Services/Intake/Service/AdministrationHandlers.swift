@@ -36,8 +36,8 @@ struct AdministrationHandlers: Sendable {
 
     func setDutyOfficer(_ params: IntakeSetDutyOfficer.Params, _ context: RPCContext) async throws -> IntakeSetDutyOfficer.Result {
         let supervisor = try context.requireStaff(.supervisor, .administrator, doing: "setting the duty roster")
-        guard let day = LocalDate(params.day) else { throw RPCError.invalidParams("day: a date as YYYY-MM-DD") }
-        guard !params.officer.id.isEmpty else { throw RPCError.invalidParams("officer.id: required") }
+        guard let day = LocalDate(params.day) else { throw RPCError.invalidParams("day: a date as YYYY-MM-DD", zh: "day：日期，格式为 YYYY-MM-DD") }
+        guard !params.officer.id.isEmpty else { throw RPCError.invalidParams("officer.id: required", zh: "officer.id：必填") }
         try await database.withTransaction { connection in
             try await connection.execute("""
                 INSERT INTO duty_roster (day, officer_id, officer_name) VALUES (\(day.description)::date, \(params.officer.id), \(params.officer.name))
@@ -50,14 +50,14 @@ struct AdministrationHandlers: Sendable {
     }
 
     func requestArchiveAccess(_ params: IntakeRequestArchiveAccess.Params, _ context: RPCContext) async throws -> IntakeRequestArchiveAccess.Result {
-        guard let actor = context.meta.actor else { throw RPCError.unauthenticated("archive access is for staff") }
-        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        guard let actor = context.meta.actor else { throw RPCError.unauthenticated("archive access is for staff", zh: "调阅归档办件仅限工作人员") }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID", zh: "caseId：不是有效的 UUID") }
         let reason = params.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (5...1000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 1000 characters") }
+        guard (5...1000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 1000 characters", zh: "reason：5 至 1000 个字符") }
         return try await database.withTransaction { connection in
-            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
+            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)") }
             guard record.archivedAt != nil else {
-                throw RPCError.invalidState("case \(record.trackingNumber) is not archived: read it with intake.getCase")
+                throw RPCError.invalidState("case \(record.trackingNumber) is not archived: read it with intake.getCase", zh: "办件 \(record.trackingNumber) 未归档：请用 intake.getCase 查看")
             }
             let grantID = UUID.v7()
             try await connection.execute("""
@@ -71,18 +71,18 @@ struct AdministrationHandlers: Sendable {
 
     func approveArchiveAccess(_ params: IntakeApproveArchiveAccess.Params, _ context: RPCContext) async throws -> IntakeRequestArchiveAccess.Result {
         let supervisor = try context.requireStaff(.supervisor, doing: "approving archive access")
-        guard let id = UUID(uuidString: params.grantId) else { throw RPCError.invalidParams("grantId: not a UUID") }
+        guard let id = UUID(uuidString: params.grantId) else { throw RPCError.invalidParams("grantId: not a UUID", zh: "grantId：不是有效的 UUID") }
         let hours = params.hours ?? settings.archiveGrantHours
-        guard (1...720).contains(hours) else { throw RPCError.invalidParams("hours: 1 to 720") }
+        guard (1...720).contains(hours) else { throw RPCError.invalidParams("hours: 1 to 720", zh: "hours：1 至 720") }
         return try await database.withTransaction { connection in
             guard let row = try await connection.query("SELECT case_id, requested_by, status FROM archive_grants WHERE id = \(id) FOR UPDATE").first else {
-                throw RPCError.notFound("no archive access request \(params.grantId)")
+                throw RPCError.notFound("no archive access request \(params.grantId)", zh: "未找到归档调阅申请 \(params.grantId)")
             }
             guard try row.decode(String.self, column: "status") == "requested" else {
-                throw RPCError.conflict("archive access request \(params.grantId) was already decided")
+                throw RPCError.conflict("archive access request \(params.grantId) was already decided", zh: "归档调阅申请 \(params.grantId) 已经审批")
             }
             guard try row.decode(String.self, column: "requested_by") != supervisor.id else {
-                throw RPCError.forbidden("a supervisor cannot approve their own archive access request")
+                throw RPCError.forbidden("a supervisor cannot approve their own archive access request", zh: "主管不能审批自己的归档调阅申请")
             }
             let validUntil = Date().addingTimeInterval(Double(hours) * 3600)
             try await connection.execute("""

@@ -20,19 +20,19 @@ struct CaseViewHandlers: Sendable {
 
     func getCase(_ params: IntakeGetCase.Params, _ context: RPCContext) async throws -> CaseView {
         guard let actor = context.meta.actor, actor.roles.contains(where: { role in Self.staffRoles.contains { $0.rawValue == role } }) else {
-            throw RPCError.forbidden("reading a case by id is for staff; customers use intake.trackCase with their tracking number and access code")
+            throw RPCError.forbidden("reading a case by id is for staff; customers use intake.trackCase with their tracking number and access code", zh: "按 id 查看办件仅限工作人员；申请人请凭受理编号和查询码使用 intake.trackCase 查询")
         }
-        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID", zh: "caseId：不是有效的 UUID") }
         // The common read, a normal case not yet archived, needs no transaction and one statement.
         guard let (record, names, timeline) = try await CaseStore.loadWithTimeline(id: id, on: database) else {
-            throw RPCError.notFound("no case \(params.caseId)")
+            throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)")
         }
         if record.confidentiality == .normal, record.archivedAt == nil {
             return Self.view(record, serviceName: names?.text(record.locale) ?? record.serviceType, timeline: timeline)
         }
         // Archived or confidential: the grant check and the audit row commit with the read.
         return try await database.withTransaction { connection in
-            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
+            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)") }
             if record.archivedAt != nil {
                 // An archived case is read only under an approved, unexpired grant, and each read is logged.
                 let grant = try await connection.query("""
@@ -40,7 +40,7 @@ struct CaseViewHandlers: Sendable {
                         AND valid_until > now() ORDER BY valid_until DESC LIMIT 1
                     """).first
                 guard let grantID = try grant?.decode(UUID.self, column: "id") else {
-                    throw RPCError.forbidden("case \(record.trackingNumber) is archived: ask for access with intake.requestArchiveAccess and a supervisor's approval")
+                    throw RPCError.forbidden("case \(record.trackingNumber) is archived: ask for access with intake.requestArchiveAccess and a supervisor's approval", zh: "办件 \(record.trackingNumber) 已归档：请通过 intake.requestArchiveAccess 申请调阅，并经主管批准")
                 }
                 try await connection.execute("INSERT INTO archive_reads (grant_id, case_id, reader) VALUES (\(grantID), \(id), \(actor.id))")
             }
@@ -68,7 +68,7 @@ struct CaseViewHandlers: Sendable {
 
     func trackCase(_ params: CustomerCredentials, _ context: RPCContext) async throws -> CustomerCaseView {
         // Same answer for an unknown number and a wrong code, so nothing leaks.
-        let unknown = RPCError.notFound("no case matches this tracking number and access code")
+        let unknown = RPCError.notFound("no case matches this tracking number and access code", zh: "没有与此受理编号和查询码相符的办件")
         let number = params.trackingNumber.uppercased().trimmingCharacters(in: .whitespaces)
         guard TrackingNumber.isWellFormed(number) else { throw unknown }
         // One round trip: the customer's lookup is the hottest read and each statement costs a
@@ -113,12 +113,12 @@ struct CaseViewHandlers: Sendable {
 
     func findCases(_ params: IntakeFindCases.Params, _ context: RPCContext) async throws -> IntakeFindCases.Result {
         guard let actor = context.meta.actor, actor.roles.contains(where: { role in Self.staffRoles.contains { $0.rawValue == role } }) else {
-            throw RPCError.forbidden("searching cases is for staff")
+            throw RPCError.forbidden("searching cases is for staff", zh: "查找办件仅限工作人员")
         }
         let limit = params.limit ?? 50
-        guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 500") }
+        guard (1...500).contains(limit) else { throw RPCError.invalidParams("limit: 1 to 500", zh: "limit：1 至 500") }
         if let numbers = params.trackingNumbers, !(1...IntakeFindCases.maxTrackingNumbers).contains(numbers.count) || numbers.contains(where: { !(1...40).contains($0.count) }) {
-            throw RPCError.invalidParams("trackingNumbers: 1 to \(IntakeFindCases.maxTrackingNumbers) tracking numbers of 1 to 40 characters")
+            throw RPCError.invalidParams("trackingNumbers: 1 to \(IntakeFindCases.maxTrackingNumbers) tracking numbers of 1 to 40 characters", zh: "trackingNumbers：1 至 \(IntakeFindCases.maxTrackingNumbers) 个受理编号，每个 1 至 40 个字符")
         }
         var sql: SQL = """
             SELECT id, tracking_number, status, service_type, channel, customer_name, priority, owner_id, department, registered_at,
@@ -136,7 +136,7 @@ struct CaseViewHandlers: Sendable {
         if let cursor = params.cursor {
             let parts = cursor.split(separator: "_")
             guard parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])) else {
-                throw RPCError.invalidParams("cursor: pass back the nextCursor of the previous page unchanged")
+                throw RPCError.invalidParams("cursor: pass back the nextCursor of the previous page unchanged", zh: "cursor：请原样传回上一页的 nextCursor")
             }
             let at = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             sql += " AND (registered_at, id) < (\(at), \(id))"

@@ -47,22 +47,22 @@ struct ProgressHandlers: Sendable {
     }
 
     func record(_ params: IntakeRecordProgress.Params, _ context: RPCContext) async throws -> IntakeRecordProgress.Result {
-        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID", zh: "caseId：不是有效的 UUID") }
         switch params.event {
         case .reviewRejected where (params.reasons ?? []).isEmpty:
-            throw RPCError.invalidParams("reasons: a rejection carries at least one reason")
+            throw RPCError.invalidParams("reasons: a rejection carries at least one reason", zh: "reasons：不予通过至少需要一条理由")
         case .reviewReturned where (params.items ?? []).isEmpty:
-            throw RPCError.invalidParams("items: a return for supplement lists the items")
+            throw RPCError.invalidParams("items: a return for supplement lists the items", zh: "items：退回补正须列出需补正的事项")
         case .completed where (params.result ?? "").isEmpty:
-            throw RPCError.invalidParams("result: a completed case carries its result")
+            throw RPCError.invalidParams("result: a completed case carries its result", zh: "result：办结的办件须附办理结果")
         case .extended where params.dueDate.flatMap(LocalDate.init) == nil:
-            throw RPCError.invalidParams("dueDate: an extension carries the new due date as YYYY-MM-DD")
+            throw RPCError.invalidParams("dueDate: an extension carries the new due date as YYYY-MM-DD", zh: "dueDate：延期须附新的办结期限，格式为 YYYY-MM-DD")
         default:
             break
         }
         return try await inbox.receive(context) { connection in
             guard var record = try await CaseStore.load(id: id, forUpdate: true, on: connection) else {
-                throw RPCError.notFound("no case \(params.caseId)")
+                throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)")
             }
             let serviceType = try await catalog.serviceType(record.serviceType, on: connection)
             let serviceName = serviceType?.name.text(record.locale) ?? record.serviceType

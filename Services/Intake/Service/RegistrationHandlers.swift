@@ -32,17 +32,17 @@ struct RegistrationHandlers: Sendable {
 
     func checkIdentity(_ input: IdentityInput, field: String, allowed: [IdentityDocumentType]) throws -> CheckedIdentity {
         let name = input.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...100).contains(name.count) else { throw RPCError.invalidParams("\(field).name: 1 to 100 characters") }
+        guard (1...100).contains(name.count) else { throw RPCError.invalidParams("\(field).name: 1 to 100 characters", zh: "\(field).name：1 至 100 个字符") }
         guard let type = IdentityDocumentType(rawValue: input.idType) else {
-            throw RPCError.invalidParams("\(field).idType: one of \(IdentityDocumentType.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw RPCError.invalidParams("\(field).idType: one of \(IdentityDocumentType.allCases.map(\.rawValue).joined(separator: ", "))", zh: "\(field).idType：须为以下之一：\(IdentityDocumentType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard allowed.contains(type) else {
-            throw RPCError.invalidParams("\(field).idType: \(type.rawValue) is not accepted here; use \(allowed.map(\.rawValue).joined(separator: " or "))")
+            throw RPCError.invalidParams("\(field).idType: \(type.rawValue) is not accepted here; use \(allowed.map(\.rawValue).joined(separator: " or "))", zh: "\(field).idType：此处不接受 \(type.rawValue)，请使用 \(allowed.map(\.rawValue).joined(separator: " 或 "))")
         }
         do {
             return CheckedIdentity(name: name, document: try IdentityDocument(type: type, number: input.idNumber))
         } catch {
-            throw RPCError.invalidParams("\(field).idNumber: \(error.message)")
+            throw RPCError.invalidParams("\(field).idNumber: \(error.message)", zh: "\(field).idNumber：\(error.zh)")
         }
     }
 
@@ -56,23 +56,23 @@ struct RegistrationHandlers: Sendable {
         let phoneText = input.phone?.trimmingCharacters(in: .whitespaces) ?? ""
         let emailText = input.email?.trimmingCharacters(in: .whitespaces) ?? ""
         guard !phoneText.isEmpty || !emailText.isEmpty else {
-            throw RPCError.invalidParams("contact: a phone number or an email address is needed to tell the customer of progress")
+            throw RPCError.invalidParams("contact: a phone number or an email address is needed to tell the customer of progress", zh: "contact：需要提供手机号码或电子邮箱，以便告知申请人办理进度")
         }
         var contact = CheckedContact(locale: input.locale ?? .zhCN)
         do {
             if !phoneText.isEmpty { contact.phone = try PhoneNumber(phoneText) }
-        } catch { throw RPCError.invalidParams("contact.phone: \(error.message)") }
+        } catch { throw RPCError.invalidParams("contact.phone: \(error.message)", zh: "contact.phone：\(error.zh)") }
         do {
             if !emailText.isEmpty { contact.email = try EmailAddress(emailText) }
-        } catch { throw RPCError.invalidParams("contact.email: \(error.message)") }
+        } catch { throw RPCError.invalidParams("contact.email: \(error.message)", zh: "contact.email：\(error.zh)") }
         return contact
     }
 
     func checkMaterials(_ materials: [MaterialItem], field: String = "materials") throws {
-        guard materials.count <= Self.maxMaterials else { throw RPCError.invalidParams("\(field): at most \(Self.maxMaterials) items") }
+        guard materials.count <= Self.maxMaterials else { throw RPCError.invalidParams("\(field): at most \(Self.maxMaterials) items", zh: "\(field)：最多 \(Self.maxMaterials) 项") }
         for (index, item) in materials.enumerated() {
-            guard (1...64).contains(item.code.count) else { throw RPCError.invalidParams("\(field)[\(index)].code: 1 to 64 characters") }
-            guard (1...50).contains(item.copies) else { throw RPCError.invalidParams("\(field)[\(index)].copies: 1 to 50") }
+            guard (1...64).contains(item.code.count) else { throw RPCError.invalidParams("\(field)[\(index)].code: 1 to 64 characters", zh: "\(field)[\(index)].code：1 至 64 个字符") }
+            guard (1...50).contains(item.copies) else { throw RPCError.invalidParams("\(field)[\(index)].copies: 1 to 50", zh: "\(field)[\(index)].copies：1 至 50") }
         }
     }
 
@@ -95,23 +95,23 @@ struct RegistrationHandlers: Sendable {
         var principal: CheckedIdentity?
         if params.applicantType == .representative {
             guard let input = params.principal else {
-                throw RPCError.invalidParams("principal: a representative must give the identity of the person or company they act for")
+                throw RPCError.invalidParams("principal: a representative must give the identity of the person or company they act for", zh: "principal：代理人必须提供被代理个人或企业的身份信息")
             }
             principal = try checkIdentity(input, field: "principal", allowed: IdentityDocumentType.allCases)
         } else if params.principal != nil {
-            throw RPCError.invalidParams("principal: only a representative acts for a principal (applicantType is \(params.applicantType.rawValue))")
+            throw RPCError.invalidParams("principal: only a representative acts for a principal (applicantType is \(params.applicantType.rawValue))", zh: "principal：只有代理人才能代他人办理（applicantType 为 \(params.applicantType.rawValue)）")
         }
         let contact = try checkContact(params.contact)
         let description = params.description.trimmingCharacters(in: .whitespacesAndNewlines)
         guard Self.descriptionLength.contains(description.count) else {
-            throw RPCError.invalidParams("description: \(Self.descriptionLength.lowerBound) to \(Self.descriptionLength.upperBound) characters, this one has \(description.count)")
+            throw RPCError.invalidParams("description: \(Self.descriptionLength.lowerBound) to \(Self.descriptionLength.upperBound) characters, this one has \(description.count)", zh: "description：须为 \(Self.descriptionLength.lowerBound) 至 \(Self.descriptionLength.upperBound) 个字符，当前为 \(description.count) 个")
         }
         try checkMaterials(params.materials)
         if let amount = params.declaredAmount, !(amount.isFinite && amount >= 0) {
-            throw RPCError.invalidParams("declaredAmount: a number of 0 or more")
+            throw RPCError.invalidParams("declaredAmount: a number of 0 or more", zh: "declaredAmount：须为不小于 0 的数字")
         }
         if let key = params.idempotencyKey, !(1...128).contains(key.count) {
-            throw RPCError.invalidParams("idempotencyKey: 1 to 128 characters")
+            throw RPCError.invalidParams("idempotencyKey: 1 to 128 characters", zh: "idempotencyKey：1 至 128 个字符")
         }
         let priority = params.priority ?? .regular
         let confidentiality = params.confidentiality ?? .normal
@@ -124,7 +124,7 @@ struct RegistrationHandlers: Sendable {
                 return result(for: record, accessCode: accessCode(for: record.id))
             }
             guard let serviceType = try await catalog.serviceType(params.serviceType, on: connection) else {
-                throw RPCError.invalidParams("serviceType: unknown service type \"\(params.serviceType)\"; intake.listCatalog lists them")
+                throw RPCError.invalidParams("serviceType: unknown service type \"\(params.serviceType)\"; intake.listCatalog lists them", zh: "serviceType：未知的事项“\(params.serviceType)”；可用 intake.listCatalog 查看事项清单")
             }
             let owner: StaffRef
             if let officer {
@@ -288,11 +288,11 @@ struct RegistrationHandlers: Sendable {
     /// `intake.applicantIdentity`, for the review service only.
     func applicantIdentity(_ params: IntakeApplicantIdentity.Params, _ context: RPCContext) async throws -> IntakeApplicantIdentity.Result {
         guard context.caller == "review" else {
-            throw RPCError.forbidden("identity numbers are given only to the review service's checks")
+            throw RPCError.forbidden("identity numbers are given only to the review service's checks", zh: "证件号码仅提供给审核服务的核验")
         }
-        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID", zh: "caseId：不是有效的 UUID") }
         return try await database.withConnection { connection in
-            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
+            guard let record = try await CaseStore.load(id: id, on: connection) else { throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)") }
             return IntakeApplicantIdentity.Result(
                 applicant: .init(name: record.customerName, idType: record.idType,
                                  idNumber: try vault.open(record.idNumberCipher, keyID: record.keyID), customerKey: record.idNumberHash),
@@ -306,7 +306,7 @@ struct RegistrationHandlers: Sendable {
     /// The case of a tracking number and access code. A wrong code and an unknown number get the
     /// same answer, so the answer tells nothing about which numbers exist.
     func customerCase(_ credentials: CustomerCredentials, forUpdate: Bool, on connection: PostgresConnection) async throws -> CaseRecord {
-        let unknown = RPCError.notFound("no case matches this tracking number and access code")
+        let unknown = RPCError.notFound("no case matches this tracking number and access code", zh: "没有与此受理编号和查询码相符的办件")
         let number = credentials.trackingNumber.uppercased().trimmingCharacters(in: .whitespaces)
         guard TrackingNumber.isWellFormed(number) else { throw unknown }
         guard let record = try await CaseStore.load(trackingNumber: number, forUpdate: forUpdate, on: connection) else { throw unknown }
@@ -319,10 +319,10 @@ struct RegistrationHandlers: Sendable {
 
     func supplement(_ params: IntakeSupplementMaterials.Params, _ context: RPCContext) async throws -> IntakeRegisterCase.Result {
         try checkMaterials(params.materials)
-        guard !params.materials.isEmpty else { throw RPCError.invalidParams("materials: hand in at least one item") }
+        guard !params.materials.isEmpty else { throw RPCError.invalidParams("materials: hand in at least one item", zh: "materials：至少提交一项材料") }
         var actor = AuditActor.customer
         if params.customer == nil {
-            guard params.caseId != nil else { throw RPCError.invalidParams("give caseId (staff) or customer (tracking number and access code)") }
+            guard params.caseId != nil else { throw RPCError.invalidParams("give caseId (staff) or customer (tracking number and access code)", zh: "请提供 caseId（工作人员）或 customer（受理编号和查询码）") }
             actor = AuditActor(try context.requireStaff(.intakeOfficer, .supervisor, doing: "supplementing materials for a customer"))
         }
         return try await database.withTransaction { connection in
@@ -331,12 +331,12 @@ struct RegistrationHandlers: Sendable {
                 record = try await customerCase(credentials, forUpdate: true, on: connection)
             } else {
                 guard let id = UUID(uuidString: params.caseId!), let found = try await CaseStore.load(id: id, forUpdate: true, on: connection) else {
-                    throw RPCError.notFound("no case \(params.caseId!)")
+                    throw RPCError.notFound("no case \(params.caseId!)", zh: "未找到办件 \(params.caseId!)")
                 }
                 record = found
             }
             guard record.status == .awaitingMaterials || record.status == .returned else {
-                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): materials are supplemented only while it awaits materials or was returned")
+                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): materials are supplemented only while it awaits materials or was returned", zh: "办件 \(record.trackingNumber) 当前状态为 \(record.status.rawValue)：只有在待补齐材料或被退回补正时才能补充材料")
             }
             guard let serviceType = try await catalog.serviceType(record.serviceType, on: connection) else {
                 throw RPCError.internal("service type \(record.serviceType) of case \(record.trackingNumber) is gone from the catalog")
@@ -395,13 +395,13 @@ struct RegistrationHandlers: Sendable {
     func requestAdditionalItems(_ params: IntakeRequestAdditionalItems.Params, _ context: RPCContext) async throws -> IntakeRegisterCase.Result {
         let supervisor = try context.requireStaff(.supervisor, doing: "asking for items beyond the first notice")
         let reason = params.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (5...1000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 1000 characters, why the first notice missed these items") }
-        guard !params.items.isEmpty, params.items.count <= 50 else { throw RPCError.invalidParams("items: 1 to 50 items") }
-        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID") }
+        guard (5...1000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 1000 characters, why the first notice missed these items", zh: "reason：5 至 1000 个字符，说明首次告知为何遗漏这些材料") }
+        guard !params.items.isEmpty, params.items.count <= 50 else { throw RPCError.invalidParams("items: 1 to 50 items", zh: "items：1 至 50 项") }
+        guard let id = UUID(uuidString: params.caseId) else { throw RPCError.invalidParams("caseId: not a UUID", zh: "caseId：不是有效的 UUID") }
         return try await database.withTransaction { connection in
-            guard var record = try await CaseStore.load(id: id, forUpdate: true, on: connection) else { throw RPCError.notFound("no case \(params.caseId)") }
+            guard var record = try await CaseStore.load(id: id, forUpdate: true, on: connection) else { throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)") }
             guard record.status == .awaitingMaterials || record.status == .accepted else {
-                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): further items can be asked for only before review starts")
+                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): further items can be asked for only before review starts", zh: "办件 \(record.trackingNumber) 当前状态为 \(record.status.rawValue)：只有在审核开始前才能要求补充材料")
             }
             guard let serviceType = try await catalog.serviceType(record.serviceType, on: connection) else {
                 throw RPCError.internal("service type \(record.serviceType) is gone from the catalog")
@@ -446,7 +446,7 @@ struct RegistrationHandlers: Sendable {
             let record = try await customerCase(params.customer, forUpdate: true, on: connection)
             let withdrawable: Set<CaseStatus> = [.awaitingMaterials, .accepted, .inReview, .returned]
             guard withdrawable.contains(record.status) else {
-                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): an application can be withdrawn only before a decision")
+                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): an application can be withdrawn only before a decision", zh: "办件 \(record.trackingNumber) 当前状态为 \(record.status.rawValue)：申请只能在作出决定前撤回")
             }
             let now = Date()
             try await connection.execute("UPDATE cases SET status = 'withdrawn', finished_at = \(now) WHERE id = \(record.id)")
@@ -466,14 +466,14 @@ struct RegistrationHandlers: Sendable {
 
     func object(_ params: IntakeObject.Params, _ context: RPCContext) async throws -> IntakeObject.Result {
         let reason = params.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (5...2000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 2000 characters") }
+        guard (5...2000).contains(reason.count) else { throw RPCError.invalidParams("reason: 5 to 2000 characters", zh: "reason：5 至 2000 个字符") }
         return try await database.withTransaction { connection in
             let record = try await customerCase(params.customer, forUpdate: true, on: connection)
             guard record.status == .rejected || record.status == .completed else {
-                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): an objection is made after a decision (rejected or completed)")
+                throw RPCError.invalidState("case \(record.trackingNumber) is \(record.status.rawValue): an objection is made after a decision (rejected or completed)", zh: "办件 \(record.trackingNumber) 当前状态为 \(record.status.rawValue)：异议须在作出决定（不予通过或已办结）后提出")
             }
             let open = try await connection.query("SELECT 1 FROM objections WHERE case_id = \(record.id) AND status = 'open'")
-            guard open.isEmpty else { throw RPCError.conflict("an objection to case \(record.trackingNumber) is already being handled") }
+            guard open.isEmpty else { throw RPCError.conflict("an objection to case \(record.trackingNumber) is already being handled", zh: "针对办件 \(record.trackingNumber) 的异议正在处理中") }
             let id = UUID.v7()
             try await connection.execute("INSERT INTO objections (id, case_id, reason) VALUES (\(id), \(record.id), \(reason))")
             try await CaseStore.appendTimeline(record.id, event: "objection_filed", actor: "customer", detail: reason, on: connection)

@@ -91,25 +91,27 @@ struct ServiceCatalog: Sendable {
 
     /// A catalog entry that would make registrations impossible or meaningless is refused.
     static func validate(_ serviceType: CatalogServiceType) throws {
-        func fail(_ message: String) -> RPCError { RPCError.invalidParams("service type \(serviceType.code): \(message)") }
+        func fail(_ message: String, zh: String) -> RPCError {
+            RPCError.invalidParams("service type \(serviceType.code): \(message)", zh: "事项 \(serviceType.code)：\(zh)")
+        }
         guard !serviceType.code.isEmpty, serviceType.code.count <= 64,
               serviceType.code.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
-            throw fail("the code is 1 to 64 lower-case letters, digits and underscores")
+            throw fail("the code is 1 to 64 lower-case letters, digits and underscores", zh: "编码须为 1 至 64 个小写字母、数字或下划线")
         }
-        guard !serviceType.name.zhCN.isEmpty, !serviceType.name.en.isEmpty else { throw fail("needs a name in zh-CN and en") }
-        guard !serviceType.department.isEmpty else { throw fail("needs a responsible department") }
-        guard (1...365).contains(serviceType.timeLimitWorkingDays) else { throw fail("the time limit is 1 to 365 working days") }
+        guard !serviceType.name.zhCN.isEmpty, !serviceType.name.en.isEmpty else { throw fail("needs a name in zh-CN and en", zh: "须有 zh-CN 和 en 两种名称") }
+        guard !serviceType.department.isEmpty else { throw fail("needs a responsible department", zh: "须指定责任部门") }
+        guard (1...365).contains(serviceType.timeLimitWorkingDays) else { throw fail("the time limit is 1 to 365 working days", zh: "办理时限须为 1 至 365 个工作日") }
         if let urgent = serviceType.urgentTimeLimitWorkingDays, !(1...serviceType.timeLimitWorkingDays).contains(urgent) {
-            throw fail("the urgent time limit is 1 working day up to the regular limit")
+            throw fail("the urgent time limit is 1 working day up to the regular limit", zh: "加急时限须为 1 个工作日至常规时限之间")
         }
-        guard (1...60).contains(serviceType.materialsDeadlineWorkingDays) else { throw fail("the materials deadline is 1 to 60 working days") }
-        guard !serviceType.applicantTypes.isEmpty else { throw fail("must serve at least one applicant type") }
+        guard (1...60).contains(serviceType.materialsDeadlineWorkingDays) else { throw fail("the materials deadline is 1 to 60 working days", zh: "补齐材料期限须为 1 至 60 个工作日") }
+        guard !serviceType.applicantTypes.isEmpty else { throw fail("must serve at least one applicant type", zh: "须至少面向一类申请人") }
         var codes = Set<String>()
         for material in serviceType.materials {
             guard !material.code.isEmpty, codes.insert(material.code + "/" + (material.applicantTypes?.map(\.rawValue).joined(separator: ",") ?? "*")).inserted else {
-                throw fail("material codes must be present and unique (\(material.code))")
+                throw fail("material codes must be present and unique (\(material.code))", zh: "材料编码须填写且不能重复（\(material.code)）")
             }
-            guard (1...20).contains(material.copies) else { throw fail("material \(material.code) asks for 1 to 20 copies") }
+            guard (1...20).contains(material.copies) else { throw fail("material \(material.code) asks for 1 to 20 copies", zh: "材料 \(material.code) 的份数须为 1 至 20") }
         }
     }
 }

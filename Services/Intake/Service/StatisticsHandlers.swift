@@ -24,10 +24,10 @@ struct StatisticsHandlers: Sendable {
             _ = try context.requireStaff(.supervisor, .administrator, doing: "reading intake statistics")
         }
         if let from = params.from, let before = params.before, from >= before {
-            throw RPCError.invalidParams("from must be before before")
+            throw RPCError.invalidParams("from must be before before", zh: "from 必须早于 before")
         }
         if let department = params.department, department.isEmpty || department.count > 64 {
-            throw RPCError.invalidParams("department must be 1 to 64 characters")
+            throw RPCError.invalidParams("department must be 1 to 64 characters", zh: "department 须为 1 至 64 个字符")
         }
         let period: SQL = """
             registered_at >= coalesce(\(params.from), '-infinity'::timestamptz)

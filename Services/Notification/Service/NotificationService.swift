@@ -74,23 +74,23 @@ struct NotificationRuntime: Sendable {
         table.register(NotificationStatus.self) { params, _ in
             var messageID: UUID?
             if let text = params.messageId {
-                guard let id = UUID(uuidString: text) else { throw RPCError.invalidParams("messageId must be a UUID", details: ["field": "messageId"]) }
+                guard let id = UUID(uuidString: text) else { throw RPCError.invalidParams("messageId must be a UUID", zh: "messageId 须为 UUID", details: ["field": "messageId"]) }
                 messageID = id
             }
             guard params.key != nil || messageID != nil else {
-                throw RPCError.invalidParams("give key or messageId", details: ["field": "key"])
+                throw RPCError.invalidParams("give key or messageId", zh: "请提供 key 或 messageId", details: ["field": "key"])
             }
             guard let result = try await store.status(key: params.key, messageID: messageID) else {
-                throw RPCError.notFound("no notification with this \(params.key != nil ? "key" : "messageId")")
+                throw RPCError.notFound("no notification with this \(params.key != nil ? "key" : "messageId")", zh: "未找到此 \(params.key != nil ? "key" : "messageId") 对应的通知")
             }
             return result
         }
         table.register(NotificationSuppress.self) { params, context in
             let address = params.channel == .email ? params.address.lowercased() : params.address
             let valid = params.channel == .email ? SendPlan.isEmail(address) : SendPlan.isPhone(address)
-            guard valid else { throw RPCError.invalidParams("address is not a valid \(params.channel == .email ? "email address" : "E.164 phone number")", details: ["field": "address"]) }
+            guard valid else { throw RPCError.invalidParams("address is not a valid \(params.channel == .email ? "email address" : "E.164 phone number")", zh: "address 不是有效的\(params.channel == .email ? "电子邮箱地址" : " E.164 电话号码")", details: ["field": "address"]) }
             let reason = params.reason ?? "opt_out"
-            guard !reason.isEmpty, reason.count <= 200 else { throw RPCError.invalidParams("reason must be 1...200 characters", details: ["field": "reason"]) }
+            guard !reason.isEmpty, reason.count <= 200 else { throw RPCError.invalidParams("reason must be 1...200 characters", zh: "reason 须为 1...200 个字符", details: ["field": "reason"]) }
             let changed = try await store.suppress(channel: params.channel, address: address, reason: reason, remove: params.remove ?? false,
                                                    actor: context.meta.actor?.id ?? context.caller)
             return NotificationSuppress.Result(changed: changed)

@@ -41,7 +41,7 @@ enum ReviewHandlers {
 
         table.register(ReviewSetOnDuty.self) { params, rpc in
             guard !params.reviewerId.isEmpty, params.reviewerId.count <= 100 else {
-                throw RPCError.invalidParams("params.reviewerId: 1 to 100 characters")
+                throw RPCError.invalidParams("params.reviewerId: 1 to 100 characters", zh: "params.reviewerId：1 至 100 个字符")
             }
             return try await store.setOnDuty(reviewerID: params.reviewerId, onDuty: params.onDuty, actor: actor(rpc))
         }
@@ -94,17 +94,30 @@ enum ReviewHandlers {
         }
     }
 
+    /// A reviewer as an administrator or supervisor sends it (through the gateway): every problem
+    /// at once, in English (`problems`, the message) and in Chinese (the message's `zh`).
     static func validate(_ reviewer: ReviewReviewer) throws {
-        var problems: [String] = []
+        var problems: [(en: String, zh: String)] = []
         if reviewer.id.isEmpty || reviewer.id.count > 100 || reviewer.id == "system" {
-            problems.append("params.id: 1 to 100 characters, not `system`")
+            problems.append(("params.id: 1 to 100 characters, not `system`", "params.id：1 至 100 个字符，且不能是 `system`"))
         }
-        if reviewer.name.allSatisfy(\.isWhitespace) || reviewer.name.count > 200 { problems.append("params.name: 1 to 200 characters") }
-        if reviewer.serviceTypes.isEmpty { problems.append("params.serviceTypes: at least one service type (or `*`)") }
-        if reviewer.serviceTypes.contains(where: { $0.isEmpty || $0.count > 100 }) { problems.append("params.serviceTypes: each 1 to 100 characters") }
-        if reviewer.supervisorId == reviewer.id { problems.append("params.supervisorId: a reviewer cannot supervise themself") }
+        if reviewer.name.allSatisfy(\.isWhitespace) || reviewer.name.count > 200 {
+            problems.append(("params.name: 1 to 200 characters", "params.name：1 至 200 个字符"))
+        }
+        if reviewer.serviceTypes.isEmpty {
+            problems.append(("params.serviceTypes: at least one service type (or `*`)", "params.serviceTypes：至少一个事项（或 `*`）"))
+        }
+        if reviewer.serviceTypes.contains(where: { $0.isEmpty || $0.count > 100 }) {
+            problems.append(("params.serviceTypes: each 1 to 100 characters", "params.serviceTypes：每项 1 至 100 个字符"))
+        }
+        if reviewer.supervisorId == reviewer.id {
+            problems.append(("params.supervisorId: a reviewer cannot supervise themself", "params.supervisorId：审核人员不能担任自己的主管"))
+        }
         if !problems.isEmpty {
-            throw RPCError.invalidParams(problems.joined(separator: "; "), details: ["problems": .array(problems.map { .string($0) })])
+            throw RPCError.invalidParams(
+                problems.map(\.en).joined(separator: "; "), zh: problems.map(\.zh).joined(separator: "；"),
+                details: ["problems": .array(problems.map { .string($0.en) })]
+            )
         }
     }
 }

@@ -17,31 +17,31 @@ extension ReviewStore {
     /// Checks the decision's own content before anything is read or written.
     static func validate(_ params: ReviewDecide.Params) throws -> (taskID: UUID, opinion: String?, reasons: [String], items: [String]) {
         guard let taskID = UUID(uuidString: params.taskId) else {
-            throw RPCError.invalidParams("params.taskId: \(params.taskId.prefix(60)) is not a task id (a UUID)")
+            throw RPCError.invalidParams("params.taskId: \(params.taskId.prefix(60)) is not a task id (a UUID)", zh: "params.taskId：\(params.taskId.prefix(60)) 不是审核任务 id（UUID）")
         }
         func cleaned(_ list: [String]?, _ field: String) throws -> [String] {
             let values = (list ?? []).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            if values.contains(where: \.isEmpty) { throw RPCError.invalidParams("params.\(field): an entry is empty") }
-            if values.count > 50 { throw RPCError.invalidParams("params.\(field): at most 50 entries") }
-            if values.contains(where: { $0.count > 1_000 }) { throw RPCError.invalidParams("params.\(field): an entry is longer than 1,000 characters") }
+            if values.contains(where: \.isEmpty) { throw RPCError.invalidParams("params.\(field): an entry is empty", zh: "params.\(field)：有一项为空") }
+            if values.count > 50 { throw RPCError.invalidParams("params.\(field): at most 50 entries", zh: "params.\(field)：最多 50 项") }
+            if values.contains(where: { $0.count > 1_000 }) { throw RPCError.invalidParams("params.\(field): an entry is longer than 1,000 characters", zh: "params.\(field)：有一项超过 1000 个字符") }
             return values
         }
         let reasons = try cleaned(params.reasons, "reasons")
         let items = try cleaned(params.items, "items")
         let opinion = params.opinion?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let opinion, opinion.count > 4_000 { throw RPCError.invalidParams("params.opinion: longer than 4,000 characters") }
+        if let opinion, opinion.count > 4_000 { throw RPCError.invalidParams("params.opinion: longer than 4,000 characters", zh: "params.opinion：超过 4000 个字符") }
         switch params.decision {
         case .approve:
             guard let opinion, !opinion.isEmpty else {
-                throw RPCError.invalidParams("params.opinion: an approval needs the reviewer's opinion")
+                throw RPCError.invalidParams("params.opinion: an approval needs the reviewer's opinion", zh: "params.opinion：审核通过须填写审核意见")
             }
         case .reject:
             guard !reasons.isEmpty else {
-                throw RPCError.invalidParams("params.reasons: a rejection needs at least one reason the customer will be told")
+                throw RPCError.invalidParams("params.reasons: a rejection needs at least one reason the customer will be told", zh: "params.reasons：不予通过至少需要一条告知申请人的理由")
             }
         case .return:
             guard !items.isEmpty else {
-                throw RPCError.invalidParams("params.items: a return needs at least one item for the customer to supplement or correct")
+                throw RPCError.invalidParams("params.items: a return needs at least one item for the customer to supplement or correct", zh: "params.items：退回补正至少需要列出一项需申请人补充或更正的内容")
             }
         }
         return (taskID, opinion?.isEmpty == true ? nil : opinion, reasons, items)
@@ -50,19 +50,19 @@ extension ReviewStore {
     func decide(_ params: ReviewDecide.Params, actor rpcActor: RPCActor?, trace: String?) async throws -> ReviewDecide.Result {
         let valid = try Self.validate(params)
         guard let rpcActor, !rpcActor.id.isEmpty else {
-            throw RPCError.unauthenticated("review.decide needs the deciding reviewer in _meta.actor")
+            throw RPCError.unauthenticated("review.decide needs the deciding reviewer in _meta.actor", zh: "review.decide 需要在 _meta.actor 中注明作出决定的审核人员")
         }
         return try await database.withTransaction { connection in
             guard let task = try await task(id: valid.taskID, on: connection, forUpdate: true) else {
-                throw RPCError.notFound("review task \(params.taskId) does not exist")
+                throw RPCError.notFound("review task \(params.taskId) does not exist", zh: "审核任务 \(params.taskId) 不存在")
             }
             switch task.state {
             case .decided, .approvedAutomatically:
-                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed")
+                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed", zh: "审核任务 \(params.taskId) 已作出决定，决定不能更改")
             case .checking:
-                throw RPCError.invalidState("review task \(params.taskId) is still being checked; decide once it is assigned")
+                throw RPCError.invalidState("review task \(params.taskId) is still being checked; decide once it is assigned", zh: "审核任务 \(params.taskId) 仍在自动核验中，请在分配后再作决定")
             case .withdrawn:
-                throw RPCError.invalidState("the customer withdrew case \(task.caseId); review task \(params.taskId) is not to be decided")
+                throw RPCError.invalidState("the customer withdrew case \(task.caseId); review task \(params.taskId) is not to be decided", zh: "申请人已撤回办件 \(task.caseId)，审核任务 \(params.taskId) 无需再作决定")
             case .assigned, .awaitingDecision:
                 break
             }
@@ -80,7 +80,8 @@ extension ReviewStore {
                 }
                 guard supervises else {
                     throw RPCError.forbidden(
-                        "review task \(params.taskId) is assigned to another reviewer; only they or their supervisor may decide it"
+                        "review task \(params.taskId) is assigned to another reviewer; only they or their supervisor may decide it",
+                        zh: "审核任务 \(params.taskId) 已分配给其他审核人员，只有该审核人员或其主管可以作出决定"
                     )
                 }
                 role = "supervisor"
@@ -99,7 +100,7 @@ extension ReviewStore {
                 RETURNING decided_at
                 """)
             guard let row = rows.first else {
-                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed")
+                throw RPCError.conflict("review task \(params.taskId) is already decided; a decision cannot be changed", zh: "审核任务 \(params.taskId) 已作出决定，决定不能更改")
             }
             let decidedAt = try row.decode(Date.self, column: "decided_at")
             try await audit(

@@ -54,7 +54,7 @@ extension ReviewStore {
             guard parts.count == 3, let rank = Int(parts[0]), let id = UUID(uuidString: String(parts[2])),
                   parts[1].count <= 40, parts[1].allSatisfy({ $0.isNumber || "-:. +".contains($0) })
             else {
-                throw RPCError.invalidParams("params.after: not a cursor from a previous page (pass nextCursor as given)")
+                throw RPCError.invalidParams("params.after: not a cursor from a previous page (pass nextCursor as given)", zh: "params.after：不是上一页返回的游标（请原样传回 nextCursor）")
             }
             self.init(rank: rank, createdKey: String(parts[1]), id: id)
         }
@@ -62,21 +62,21 @@ extension ReviewStore {
 
     func listQueue(_ params: ReviewListQueue.Params, actor: RPCActor?) async throws -> ReviewListQueue.Result {
         let limit = params.limit ?? 50
-        guard (1...200).contains(limit) else { throw RPCError.invalidParams("params.limit: must be 1…200") }
+        guard (1...200).contains(limit) else { throw RPCError.invalidParams("params.limit: must be 1…200", zh: "params.limit：须为 1…200") }
         let cursor = try params.after.map(QueueCursor.init)
         guard let whose = params.reviewerId ?? actor?.id, !whose.isEmpty else {
-            throw RPCError.unauthenticated("review.listQueue needs the reviewer in _meta.actor (or params.reviewerId)")
+            throw RPCError.unauthenticated("review.listQueue needs the reviewer in _meta.actor (or params.reviewerId)", zh: "review.listQueue 需要在 _meta.actor（或 params.reviewerId）中注明审核人员")
         }
         return try await database.withConnection { connection in
             guard let subject = try await reviewer(id: whose, on: connection) else {
-                throw RPCError.notFound("reviewer \(whose) is not on the roster")
+                throw RPCError.notFound("reviewer \(whose) is not on the roster", zh: "审核人员 \(whose) 不在名册中")
             }
             if let actor, actor.id != whose {
                 let caller = try await reviewer(id: actor.id, on: connection)
                 let supervises = !Self.supervisorRoles.isDisjoint(with: actor.roles)
                     || (caller?.isSupervisor == true && (subject.supervisorId == actor.id || (subject.team != nil && subject.team == caller?.team)))
                 guard supervises else {
-                    throw RPCError.forbidden("only a supervisor may read another reviewer's queue")
+                    throw RPCError.forbidden("only a supervisor may read another reviewer's queue", zh: "只有主管可以查看其他审核人员的待审队列")
                 }
             }
             var filter: SQL
@@ -123,13 +123,13 @@ extension ReviewStore {
         let filter: SQL
         if let taskId = params.taskId {
             guard let id = UUID(uuidString: taskId) else {
-                throw RPCError.invalidParams("params.taskId: \(taskId.prefix(60)) is not a task id (a UUID)")
+                throw RPCError.invalidParams("params.taskId: \(taskId.prefix(60)) is not a task id (a UUID)", zh: "params.taskId：\(taskId.prefix(60)) 不是审核任务 id（UUID）")
             }
             filter = "t.id = \(id)"
         } else if let caseId = params.caseId {
             filter = "t.case_id = \(caseId)"
         } else {
-            throw RPCError.invalidParams("give params.taskId or params.caseId")
+            throw RPCError.invalidParams("give params.taskId or params.caseId", zh: "请提供 params.taskId 或 params.caseId")
         }
         return try await database.withConnection { connection in
             let rows = try await connection.query("""
@@ -137,7 +137,7 @@ extension ReviewStore {
                 FROM review_tasks t WHERE \(filter) ORDER BY t.round DESC LIMIT 1
                 """)
             guard let row = rows.first else {
-                throw RPCError.notFound("no review task for \(params.taskId.map { "task \($0)" } ?? "case \(params.caseId ?? "")")")
+                throw RPCError.notFound("no review task for \(params.taskId.map { "task \($0)" } ?? "case \(params.caseId ?? "")")", zh: params.taskId.map { "未找到审核任务 \($0)" } ?? "未找到办件 \(params.caseId ?? "") 的审核任务")
             }
             let summary = try Self.summary(row)
             let stored = try Self.storedTask(row)

@@ -59,7 +59,7 @@ extension ReviewStore {
         try await database.withTransaction { connection in
             try await lockAssignment(on: connection)
             guard let before = try await reviewer(id: reviewerID, on: connection) else {
-                throw RPCError.notFound("reviewer \(reviewerID) is not on the roster; add them with review.upsertReviewer")
+                throw RPCError.notFound("reviewer \(reviewerID) is not on the roster; add them with review.upsertReviewer", zh: "审核人员 \(reviewerID) 不在名册中；请先用 review.upsertReviewer 添加")
             }
             var redistributed = 0
             var assigned = 0

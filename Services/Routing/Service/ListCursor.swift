@@ -27,7 +27,7 @@ struct ListCursor: Sendable, Equatable {
 
     /// Throws `invalid_params` for anything this type did not write.
     init(token: String) throws(RPCError) {
-        let bad = RPCError.invalidParams("cursor is not one this list returned; start again without a cursor")
+        let bad = RPCError.invalidParams("cursor is not one this list returned; start again without a cursor", zh: "cursor 不是此列表返回的游标；请不带 cursor 重新开始")
         guard token.count <= 200, let data = Data(base64Encoded: token), let text = String(data: data, encoding: .utf8) else { throw bad }
         let parts = text.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "2", let urgency = Int(parts[1]), (0...2).contains(urgency),

@@ -12,14 +12,14 @@ extension RoutingProcessor {
 
     func myCases(_ p: RoutingMyCases.Params, context: RPCContext) async throws -> RoutingMyCases.Result {
         guard let actor = context.meta.actor else {
-            throw RPCError.forbidden("routing.myCases lists the calling handler's cases: send _meta.actor")
+            throw RPCError.forbidden("routing.myCases lists the calling handler's cases: send _meta.actor", zh: "routing.myCases 列出调用者本人经办的办件：请提供 _meta.actor")
         }
         let limit = try Self.pageSize(p.limit)
         let cursor = try p.cursor.map { token throws(RPCError) in try ListCursor(token: token) }
         let open: [RoutingAssignmentState] = [.assigned, .inProgress, .infoRequested]
         let states = p.states ?? open
         guard !states.isEmpty, states.allSatisfy(open.contains) else {
-            throw RPCError.invalidParams("states must list open states (assigned, in_progress, info_requested); completed cases are not in this list")
+            throw RPCError.invalidParams("states must list open states (assigned, in_progress, info_requested); completed cases are not in this list", zh: "states 只能列出在办状态（assigned、in_progress、info_requested）；已办结的办件不在此列表中")
         }
         return try await database.withConnection { c in
             // One row more than asked tells whether another page follows.
@@ -35,7 +35,7 @@ extension RoutingProcessor {
 
     func overdue(_ p: RoutingOverdue.Params, context: RPCContext) async throws -> RoutingOverdue.Result {
         guard let actor = context.meta.actor else {
-            throw RPCError.forbidden("routing.overdue acts for a member of staff: send _meta.actor")
+            throw RPCError.forbidden("routing.overdue acts for a member of staff: send _meta.actor", zh: "routing.overdue 须由工作人员调用：请提供 _meta.actor")
         }
         let limit = try Self.pageSize(p.limit)
         let cursor = try p.cursor.map { token throws(RPCError) in try ListCursor(token: token) }
@@ -43,7 +43,7 @@ extension RoutingProcessor {
         let today = settings.today
         return try await database.withConnection { c in
             if let department = p.department, try await !RoutingStore.departmentKnown(department, on: c) {
-                throw RPCError.notFound("department \(department) does not exist and holds no cases")
+                throw RPCError.notFound("department \(department) does not exist and holds no cases", zh: "部门 \(department) 不存在，也没有办件")
             }
             let department = try await overdueScope(requested: p.department, actor: actor, on: c)
             let rows = try await RoutingStore.overdueCases(department: department, today: today, after: cursor, limit: limit + 1, on: c)
@@ -72,16 +72,16 @@ extension RoutingProcessor {
         var own = try await RoutingStore.departmentsHeaded(by: actor.id, on: c)
         if let department = actor.department, !own.contains(department) { own.append(department) }
         guard !own.isEmpty else {
-            throw RPCError.forbidden("\(actor.id) may not list overdue cases: only routing officers, supervisors, administrators, department heads and staff of a department may")
+            throw RPCError.forbidden("\(actor.id) may not list overdue cases: only routing officers, supervisors, administrators, department heads and staff of a department may", zh: "\(actor.id) 无权查看超期办件：只有分办员、主管、管理员、部门负责人和部门工作人员可以查看")
         }
         if let requested {
             guard own.contains(requested) else {
-                throw RPCError.forbidden("\(actor.id) may list overdue cases of \(own.joined(separator: ", ")) only, not of \(requested)")
+                throw RPCError.forbidden("\(actor.id) may list overdue cases of \(own.joined(separator: ", ")) only, not of \(requested)", zh: "\(actor.id) 只能查看 \(own.joined(separator: ", ")) 的超期办件，不能查看 \(requested) 的")
             }
             return requested
         }
         guard own.count == 1 else {
-            throw RPCError.invalidParams("\(actor.id) heads several departments (\(own.joined(separator: ", "))); name one in department")
+            throw RPCError.invalidParams("\(actor.id) heads several departments (\(own.joined(separator: ", "))); name one in department", zh: "\(actor.id) 负责多个部门（\(own.joined(separator: ", "))）；请在 department 中指定一个")
         }
         return own[0]
     }
@@ -89,7 +89,7 @@ extension RoutingProcessor {
     static func pageSize(_ limit: Int?) throws(RPCError) -> Int {
         let limit = limit ?? defaultPageSize
         guard (1...maxPageSize).contains(limit) else {
-            throw RPCError.invalidParams("limit must be 1...\(maxPageSize), not \(limit)")
+            throw RPCError.invalidParams("limit must be 1...\(maxPageSize), not \(limit)", zh: "limit 须为 1...\(maxPageSize)，而不是 \(limit)")
         }
         return limit
     }

@@ -183,9 +183,9 @@ extension RoutingProcessor {
             try requireText(id, "caseId", max: 128)
             return .caseId(id)
         case (nil, nil):
-            throw RPCError.invalidParams("give the case's trackingNumber or its caseId")
+            throw RPCError.invalidParams("give the case's trackingNumber or its caseId", zh: "请提供办件的 trackingNumber 或 caseId")
         case (.some, .some):
-            throw RPCError.invalidParams("give trackingNumber or caseId, not both")
+            throw RPCError.invalidParams("give trackingNumber or caseId, not both", zh: "trackingNumber 和 caseId 只能提供其中一个")
         }
     }
 
@@ -193,12 +193,12 @@ extension RoutingProcessor {
         switch key {
         case .trackingNumber(let number):
             guard let a = try await RoutingStore.assignment(trackingNumber: number, on: c) else {
-                throw RPCError.notFound("routing has never received case \(number); it is not yet approved, or the number is wrong")
+                throw RPCError.notFound("routing has never received case \(number); it is not yet approved, or the number is wrong", zh: "分办服务从未收到办件 \(number)：办件尚未审核通过，或编号有误")
             }
             return a
         case .caseId(let id):
             guard let a = try await RoutingStore.assignment(caseId: id, forUpdate: false, on: c) else {
-                throw RPCError.notFound("routing has never received case \(id); it is not yet approved, or the id is wrong")
+                throw RPCError.notFound("routing has never received case \(id); it is not yet approved, or the id is wrong", zh: "分办服务从未收到办件 \(id)：办件尚未审核通过，或 id 有误")
             }
             return a
         }

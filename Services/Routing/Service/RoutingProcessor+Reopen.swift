@@ -30,7 +30,7 @@ extension RoutingProcessor {
         var complaint: String?
         if let number = p.complaintNumber {
             try Self.requireText(number, "complaintNumber", max: Self.maxComplaintNumberLength)
-            guard !number.contains(where: \.isNewline) else { throw RPCError.invalidParams("complaintNumber must be on one line") }
+            guard !number.contains(where: \.isNewline) else { throw RPCError.invalidParams("complaintNumber must be on one line", zh: "complaintNumber 只能占一行") }
             complaint = number.trimmingCharacters(in: .whitespaces)
         }
         let isRecheck = complaint != nil || context.meta.actor == nil
@@ -42,7 +42,7 @@ extension RoutingProcessor {
             else {
                 let named = switch key { case .caseId(let id): id; case .trackingNumber(let number): number }
                 guard isRecheck else {
-                    throw RPCError.notFound("routing holds no case \(named); it is not yet approved, or the \(p.caseId == nil ? "number" : "id") is wrong")
+                    throw RPCError.notFound("routing holds no case \(named); it is not yet approved, or the \(p.caseId == nil ? "number" : "id") is wrong", zh: "分办服务中没有办件 \(named)：办件尚未审核通过，或\(p.caseId == nil ? "编号" : " id ")有误")
                 }
                 return RoutingReopen.Result(
                     outcome: .notHeld,

@@ -12,10 +12,10 @@ extension RoutingProcessor {
     func stats(_ p: RoutingStats.Params, context: RPCContext) async throws -> RoutingStats.Result {
         let readers: Set<String> = [RoutingRole.officer, RoutingRole.admin, StaffRole.supervisor.rawValue]
         guard let actor = context.meta.actor, !readers.isDisjoint(with: actor.roles) else {
-            throw RPCError.forbidden("routing statistics are for routing officers, supervisors and administrators")
+            throw RPCError.forbidden("routing statistics are for routing officers, supervisors and administrators", zh: "分办统计仅供分办员、主管和管理员查看")
         }
         if let from = p.from, let before = p.before, from >= before {
-            throw RPCError.invalidParams("from must be before before")
+            throw RPCError.invalidParams("from must be before before", zh: "from 必须早于 before")
         }
         let today = settings.today.description
         // Local dates of completion compare with due dates, which are local working days.

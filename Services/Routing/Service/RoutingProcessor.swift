@@ -51,14 +51,14 @@ struct RoutingProcessor: Sendable {
         try Self.requireText(p.id, "id", max: 128)
         try Self.requireText(p.name, "name", max: 200)
         guard (1...10_000).contains(p.capacity) else {
-            throw RPCError.invalidParams("capacity must be 1...10000 open cases, not \(p.capacity)")
+            throw RPCError.invalidParams("capacity must be 1...10000 open cases, not \(p.capacity)", zh: "capacity 须为 1...10000 件在办办件，而不是 \(p.capacity)")
         }
         guard !p.skills.isEmpty, p.skills.allSatisfy({ !$0.isEmpty && $0.count <= 64 }) else {
-            throw RPCError.invalidParams("skills must list at least one service type (each 1...64 characters)")
+            throw RPCError.invalidParams("skills must list at least one service type (each 1...64 characters)", zh: "skills 须至少列出一个事项（每项 1...64 个字符）")
         }
         return try await database.withTransaction { c in
             guard try await RoutingStore.department(p.department, on: c) != nil else {
-                throw RPCError.notFound("department \(p.department) does not exist; create it with routing.upsertDepartment first")
+                throw RPCError.notFound("department \(p.department) does not exist; create it with routing.upsertDepartment first", zh: "部门 \(p.department) 不存在；请先用 routing.upsertDepartment 创建")
             }
             let before = try await RoutingStore.handler(p.id, on: c).map { ["department": $0.department, "name": $0.name, "active": "\($0.active)"] }
             try await RoutingStore.upsertHandler(p, on: c)
@@ -74,7 +74,7 @@ struct RoutingProcessor: Sendable {
         try Self.requireText(p.serviceType, "serviceType", max: 64)
         return try await database.withTransaction { c in
             if let department = p.department, try await RoutingStore.department(department, on: c) == nil {
-                throw RPCError.notFound("department \(department) does not exist; create it with routing.upsertDepartment first")
+                throw RPCError.notFound("department \(department) does not exist; create it with routing.upsertDepartment first", zh: "部门 \(department) 不存在；请先用 routing.upsertDepartment 创建")
             }
             let before = try await RoutingStore.rules(serviceType: p.serviceType, on: c)
             try await RoutingStore.setRule(serviceType: p.serviceType, priority: p.priority?.rawValue ?? "*", department: p.department, on: c)
@@ -110,7 +110,7 @@ struct RoutingProcessor: Sendable {
         try Self.requireText(p.serviceType, "serviceType", max: 64)
         try Self.requireText(p.department, "department", max: 64)
         guard (0...3_650).contains(p.timeLimitWorkingDays) else {
-            throw RPCError.invalidParams("timeLimitWorkingDays must be 0...3650, not \(p.timeLimitWorkingDays)")
+            throw RPCError.invalidParams("timeLimitWorkingDays must be 0...3650, not \(p.timeLimitWorkingDays)", zh: "timeLimitWorkingDays 须为 0...3650，而不是 \(p.timeLimitWorkingDays)")
         }
         return try await Inbox(database: database).receive(context) { c in
             let now = settings.now()
@@ -187,7 +187,7 @@ struct RoutingProcessor: Sendable {
         try await change(p.caseId, action: "accept", allowed: [.handler, .head, .officer], context: context) { a, _, _, _ in
             try RoutingTransitions.check(.accept, from: a.state, caseId: a.caseId)
             guard a.handlerId != nil else {
-                throw RPCError.invalidState("case \(a.caseId) has no handler yet; reassign it to a handler of \(a.department) first")
+                throw RPCError.invalidState("case \(a.caseId) has no handler yet; reassign it to a handler of \(a.department) first", zh: "办件 \(a.caseId) 尚无经办人；请先改派给 \(a.department) 的经办人")
             }
             a.state = .inProgress
             return Step(event: .processingAccepted, note: p.note)
@@ -223,19 +223,19 @@ struct RoutingProcessor: Sendable {
     func extend(_ p: RoutingExtend.Params, context: RPCContext) async throws -> RoutingExtension {
         try Self.requireText(p.reason, "reason", max: 2_000)
         guard let newDue = LocalDate(p.newDueDate) else {
-            throw RPCError.invalidParams("newDueDate must be a date YYYY-MM-DD, not \(p.newDueDate.prefix(20))")
+            throw RPCError.invalidParams("newDueDate must be a date YYYY-MM-DD, not \(p.newDueDate.prefix(20))", zh: "newDueDate 须为 YYYY-MM-DD 格式的日期，而不是 \(p.newDueDate.prefix(20))")
         }
         return try await database.withTransaction { c in
             let (a, _, actor) = try await load(p.caseId, action: "extend", allowed: [.handler, .head, .officer], context: context, on: c)
             try RoutingTransitions.check(.extend, from: a.state, caseId: a.caseId)
             guard try await RoutingStore.extensions(assignment: a.id, pendingOnly: true, on: c).isEmpty else {
-                throw RPCError.conflict("case \(a.caseId) already has an extension awaiting the department head's decision")
+                throw RPCError.conflict("case \(a.caseId) already has an extension awaiting the department head's decision", zh: "办件 \(a.caseId) 已有一项延期申请等待部门负责人审批")
             }
             guard newDue > a.dueDate else {
-                throw RPCError.invalidParams("newDueDate \(newDue) must be after the current due date \(a.dueDate)")
+                throw RPCError.invalidParams("newDueDate \(newDue) must be after the current due date \(a.dueDate)", zh: "newDueDate \(newDue) 须晚于当前办结期限 \(a.dueDate)")
             }
             guard calendar.isWorkingDay(newDue) else {
-                throw RPCError.invalidParams("newDueDate \(newDue) is not a working day on the calendar")
+                throw RPCError.invalidParams("newDueDate \(newDue) is not a working day on the calendar", zh: "newDueDate \(newDue) 在工作日历上不是工作日")
             }
             let days = calendar.workingDays(from: a.dueDate, through: newDue)
             try Self.checkExtensionBound(a, adding: days)
@@ -254,7 +254,7 @@ struct RoutingProcessor: Sendable {
         try await change(p.caseId, action: "decide the extension of", allowed: [.head], context: context) { a, actor, _, c in
             try RoutingTransitions.check(.extend, from: a.state, caseId: a.caseId)
             guard let pending = try await RoutingStore.extensions(assignment: a.id, pendingOnly: true, on: c).first else {
-                throw RPCError.invalidState("case \(a.caseId) has no extension awaiting a decision")
+                throw RPCError.invalidState("case \(a.caseId) has no extension awaiting a decision", zh: "办件 \(a.caseId) 没有等待审批的延期申请")
             }
             try await RoutingStore.decideExtension(pending.extensionId, approved: p.approve, by: actor.id, note: p.note, at: settings.now(), on: c)
             guard p.approve else { return Step(event: nil) }
@@ -289,10 +289,10 @@ struct RoutingProcessor: Sendable {
         return try await change(p.caseId, action: "transfer", allowed: [.handler, .head, .officer], context: context) { a, actor, _, c in
             try RoutingTransitions.check(.transfer, from: a.state, caseId: a.caseId)
             guard p.toDepartment != a.department else {
-                throw RPCError.invalidParams("case \(a.caseId) is already with \(a.department); use routing.reassign to change the handler")
+                throw RPCError.invalidParams("case \(a.caseId) is already with \(a.department); use routing.reassign to change the handler", zh: "办件 \(a.caseId) 已在 \(a.department)；如需更换经办人，请用 routing.reassign")
             }
             guard let target = try await RoutingStore.department(p.toDepartment, on: c) else {
-                throw RPCError.notFound("department \(p.toDepartment) does not exist")
+                throw RPCError.notFound("department \(p.toDepartment) does not exist", zh: "部门 \(p.toDepartment) 不存在")
             }
             let handler = try await chooseHandler(p.toHandler, department: target.code, serviceType: a.serviceType, excluding: nil, on: c)
             let slip = try await handOver(&a, to: target, handler: handler, kind: .transfer, reason: p.reason, by: actor, on: c)
@@ -307,13 +307,13 @@ struct RoutingProcessor: Sendable {
         return try await change(p.caseId, action: "reassign", allowed: [.head, .officer], context: context) { a, actor, department, c in
             try RoutingTransitions.check(.reassign, from: a.state, caseId: a.caseId)
             guard let department else {
-                throw RPCError.invalidState("department \(a.department) is not set up; transfer the case to a department that is")
+                throw RPCError.invalidState("department \(a.department) is not set up; transfer the case to a department that is", zh: "部门 \(a.department) 尚未设立；请将办件转办到已设立的部门")
             }
             guard let handler = try await chooseHandler(p.toHandler, department: department.code, serviceType: a.serviceType, excluding: a.handlerId, on: c) else {
-                throw RPCError.invalidState("no other active handler of \(a.department) can process \(a.serviceType)")
+                throw RPCError.invalidState("no other active handler of \(a.department) can process \(a.serviceType)", zh: "\(a.department) 没有其他可办理 \(a.serviceType) 的在岗经办人")
             }
             guard handler.id != a.handlerId else {
-                throw RPCError.invalidParams("case \(a.caseId) is already with \(handler.id)")
+                throw RPCError.invalidParams("case \(a.caseId) is already with \(handler.id)", zh: "办件 \(a.caseId) 已由 \(handler.id) 经办")
             }
             let slip = try await handOver(&a, to: department, handler: handler, kind: .reassign, reason: p.reason, by: actor, on: c)
             try await notifyAssignment(a, to: handler.contact, slip: slip, on: c)
@@ -330,10 +330,10 @@ struct RoutingProcessor: Sendable {
             return try await RoutingStore.pickHandler(department: department, serviceType: serviceType, excluding: excluding, on: c)
         }
         guard let handler = try await RoutingStore.handler(explicit, on: c) else {
-            throw RPCError.notFound("handler \(explicit) does not exist")
+            throw RPCError.notFound("handler \(explicit) does not exist", zh: "经办人 \(explicit) 不存在")
         }
         guard handler.department == department, handler.active, handler.skills.contains(serviceType) else {
-            throw RPCError.invalidParams("handler \(explicit) is not an active handler of \(department) for \(serviceType)")
+            throw RPCError.invalidParams("handler \(explicit) is not an active handler of \(department) for \(serviceType)", zh: "\(explicit) 不是 \(department) 办理 \(serviceType) 的在岗经办人")
         }
         return handler
     }
@@ -360,7 +360,7 @@ struct RoutingProcessor: Sendable {
     func getAssignment(_ p: RoutingCaseParams, context: RPCContext) async throws -> RoutingAssignment {
         try await database.withConnection { c in
             guard let a = try await RoutingStore.assignment(caseId: p.caseId, forUpdate: false, on: c) else {
-                throw RPCError.notFound("routing holds no case \(p.caseId)")
+                throw RPCError.notFound("routing holds no case \(p.caseId)", zh: "分办服务中没有办件 \(p.caseId)")
             }
             var view = a.view(handlerName: try await a.handlerId.asyncMap { try await RoutingStore.handler($0, on: c)?.name } ?? nil)
             view.slips = try await RoutingStore.slips(assignment: a.id, on: c)
@@ -372,7 +372,7 @@ struct RoutingProcessor: Sendable {
 
     func listDepartmentQueue(_ p: RoutingListDepartmentQueue.Params) async throws -> RoutingListDepartmentQueue.Result {
         let limit = p.limit ?? 100
-        guard (1...1_000).contains(limit) else { throw RPCError.invalidParams("limit must be 1...1000, not \(limit)") }
+        guard (1...1_000).contains(limit) else { throw RPCError.invalidParams("limit must be 1...1000, not \(limit)", zh: "limit 须为 1...1000，而不是 \(limit)") }
         let cursor = try p.cursor.map { token throws(RPCError) in try ListCursor(token: token) }
         let states = p.states ?? [.assigned, .inProgress, .infoRequested]
         return try await database.withConnection { c in
@@ -432,7 +432,7 @@ struct RoutingProcessor: Sendable {
     ) async throws -> (AssignmentRecord, DepartmentRecord?, Acting) {
         try Self.requireText(caseId, "caseId", max: 128)
         guard let a = try await RoutingStore.assignment(caseId: caseId, forUpdate: true, on: c) else {
-            throw RPCError.notFound("routing holds no case \(caseId)")
+            throw RPCError.notFound("routing holds no case \(caseId)", zh: "分办服务中没有办件 \(caseId)")
         }
         let department = try await RoutingStore.department(a.department, on: c)
         let actor = try Self.authorise(context, assignment: a, head: department?.head?.id, allowed: allowed, action: action)
@@ -446,7 +446,7 @@ struct RoutingProcessor: Sendable {
             if allowed.contains(.system), let caller = context.caller {
                 return Acting(id: caller, kind: .system)
             }
-            throw RPCError.forbidden("\(action) acts for a member of staff: send _meta.actor")
+            throw RPCError.forbidden("\(action) acts for a member of staff: send _meta.actor", zh: "“\(Self.chinese(action))”须由工作人员操作：请提供 _meta.actor")
         }
         if allowed.contains(.officer), actor.roles.contains(RoutingRole.officer) || actor.roles.contains(RoutingRole.admin) {
             return Acting(id: actor.id, kind: .officer)
@@ -458,30 +458,57 @@ struct RoutingProcessor: Sendable {
             allowed.contains(.head) ? "the head of \(a.department)" : nil,
             allowed.contains(.officer) ? "a routing officer" : nil,
         ].compactMap { $0 }.joined(separator: ", ")
-        throw RPCError.forbidden("\(actor.id) may not \(action) case \(a.caseId): only \(who) may")
+        let whoInChinese = [
+            allowed.contains(.handler) ? "该办件的经办人" : nil,
+            allowed.contains(.head) ? "\(a.department) 的负责人" : nil,
+            allowed.contains(.officer) ? "分办员" : nil,
+        ].compactMap { $0 }.joined(separator: "、")
+        throw RPCError.forbidden("\(actor.id) may not \(action) case \(a.caseId): only \(who) may", zh: "\(actor.id) 无权对办件 \(a.caseId) 执行“\(Self.chinese(action))”：仅\(whoInChinese)可以")
     }
 
     static func officer(_ context: RPCContext, action: String) throws -> Acting {
         guard let actor = context.meta.actor else {
-            throw RPCError.forbidden("only a routing officer may \(action): send _meta.actor")
+            throw RPCError.forbidden("only a routing officer may \(action): send _meta.actor", zh: "只有分办员可以\(Self.chinese(action))：请提供 _meta.actor")
         }
         guard actor.roles.contains(RoutingRole.officer) || actor.roles.contains(RoutingRole.admin) else {
-            throw RPCError.forbidden("\(actor.id) may not \(action): only a routing officer may")
+            throw RPCError.forbidden("\(actor.id) may not \(action): only a routing officer may", zh: "\(actor.id) 无权\(Self.chinese(action))：只有分办员可以")
         }
         return Acting(id: actor.id, kind: .officer)
     }
 
+    /// The actions named in errors (`action:` of `authorise`, `officer`, `change`), as a person
+    /// in the hall says them in Chinese.
+    static func chinese(_ action: String) -> String {
+        switch action {
+        case "accept": "受理"
+        case "requestInfo": "要求补充信息"
+        case "provideInfo": "记录补充信息"
+        case "extend": "申请延期"
+        case "decide the extension of": "审批延期"
+        case "complete": "办结"
+        case "transfer": "转办"
+        case "reassign": "改派"
+        case "reopen": "重新办理"
+        case "maintain departments": "维护部门"
+        case "maintain handlers": "维护经办人"
+        case "maintain routing rules": "维护分办规则"
+        case "seed the organisation": "导入组织架构"
+        default: action
+        }
+    }
+
     static func requireText(_ value: String, _ field: String, max: Int) throws {
         guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw RPCError.invalidParams("\(field) must not be empty")
+            throw RPCError.invalidParams("\(field) must not be empty", zh: "\(field) 不能为空")
         }
-        guard value.count <= max else { throw RPCError.invalidParams("\(field) is longer than \(max) characters") }
+        guard value.count <= max else { throw RPCError.invalidParams("\(field) is longer than \(max) characters", zh: "\(field) 超过 \(max) 个字符") }
     }
 
     static func checkExtensionBound(_ a: AssignmentRecord, adding days: Int) throws {
         guard a.extendedDays + days <= a.maxExtensionDays else {
             throw RPCError.invalidParams(
-                "the extension adds \(days) working days; case \(a.caseId) may be extended by \(a.maxExtensionDays) in all and \(a.extendedDays) are used"
+                "the extension adds \(days) working days; case \(a.caseId) may be extended by \(a.maxExtensionDays) in all and \(a.extendedDays) are used",
+                zh: "本次延期 \(days) 个工作日；办件 \(a.caseId) 累计最多可延期 \(a.maxExtensionDays) 个工作日，已用 \(a.extendedDays) 个"
             )
         }
     }

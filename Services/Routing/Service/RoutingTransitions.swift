@@ -27,27 +27,27 @@ enum RoutingTransitions {
         guard !allowed(action, from: state) else { return }
         switch (action, state) {
         case (.complete, .completed):
-            throw .conflict("case \(caseId) is already completed")
+            throw .conflict("case \(caseId) is already completed", zh: "办件 \(caseId) 已办结")
         case (.accept, .inProgress), (.accept, .infoRequested):
-            throw .conflict("case \(caseId) is already accepted")
+            throw .conflict("case \(caseId) is already accepted", zh: "办件 \(caseId) 已受理")
         case (.complete, .assigned):
-            throw .invalidState("case \(caseId) has not been accepted yet; accept it before completing it")
+            throw .invalidState("case \(caseId) has not been accepted yet; accept it before completing it", zh: "办件 \(caseId) 尚未受理；请先受理再办结")
         case (.complete, .infoRequested):
-            throw .invalidState("case \(caseId) is waiting for information; record the answer (routing.provideInfo) before completing it")
+            throw .invalidState("case \(caseId) is waiting for information; record the answer (routing.provideInfo) before completing it", zh: "办件 \(caseId) 正在等待补充信息；请先记录答复（routing.provideInfo）再办结")
         case (_, .completed):
-            throw .invalidState("case \(caseId) is completed; it can only be reopened after an upheld objection")
+            throw .invalidState("case \(caseId) is completed; it can only be reopened after an upheld objection", zh: "办件 \(caseId) 已办结；只有异议成立后才能重新办理")
         case (.reopen, _):
-            throw .invalidState("case \(caseId) is \(state.rawValue); only a completed case can be reopened")
+            throw .invalidState("case \(caseId) is \(state.rawValue); only a completed case can be reopened", zh: "办件 \(caseId) 当前状态为 \(state.rawValue)；只有已办结的办件才能重新办理")
         case (.requestInfo, .infoRequested):
-            throw .conflict("case \(caseId) is already waiting for information")
+            throw .conflict("case \(caseId) is already waiting for information", zh: "办件 \(caseId) 已在等待补充信息")
         case (.requestInfo, .assigned), (.extend, .assigned):
-            throw .invalidState("case \(caseId) has not been accepted yet; accept it first")
+            throw .invalidState("case \(caseId) has not been accepted yet; accept it first", zh: "办件 \(caseId) 尚未受理；请先受理")
         case (.provideInfo, _):
-            throw .invalidState("case \(caseId) is not waiting for information")
+            throw .invalidState("case \(caseId) is not waiting for information", zh: "办件 \(caseId) 没有在等待补充信息")
         case (.transfer, .infoRequested):
-            throw .invalidState("case \(caseId) is waiting for information; record the answer before transferring it")
+            throw .invalidState("case \(caseId) is waiting for information; record the answer before transferring it", zh: "办件 \(caseId) 正在等待补充信息；请先记录答复再转办")
         default:
-            throw .invalidState("case \(caseId) is \(state.rawValue); \(action.rawValue) is not possible now")
+            throw .invalidState("case \(caseId) is \(state.rawValue); \(action.rawValue) is not possible now", zh: "办件 \(caseId) 当前状态为 \(state.rawValue)，现在不能执行 \(action.rawValue)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import Contracts
 import Hummingbird
 import NIOCore
 
@@ -8,7 +9,7 @@ struct GatewayRequestContext: RequestContext {
     var caller = Caller.anonymous
     /// Why a presented credential was not accepted (expired session, revoked token), told to the
     /// client when the route needs a login.
-    var credentialProblem: String?
+    var credentialProblem: LocalizedText?
     var language = Language.en
     let clientAddress: String
 

@@ -33,7 +33,7 @@ struct ProblemMiddleware: RouterMiddleware {
         // the route (credential, rate limit, no such path).
         let open311 = request.uri.path.hasPrefix(Open311Routes.base + "/") ? Open311Format(path: request.uri.path) : nil
         func render(_ problem: Problem) -> Response {
-            if let open311 { return open311.response(problem) }
+            if let open311 { return open311.response(problem, language: Open311Routes.language(request, context)) }
             return problem.response(requestID: context.requestID, path: request.uri.path, language: context.language)
         }
         do {
@@ -44,10 +44,16 @@ struct ProblemMiddleware: RouterMiddleware {
             // The router's own errors (no such route, wrong method).
             let kind = error.status == .notFound ? "not_found" : error.status == .methodNotAllowed ? "method_not_allowed" : "invalid_params"
             let detail = error.body ?? (error.status == .notFound ? "no route \(request.method) \(request.uri.path)" : "\(error.status)")
-            response = render(Problem(status: error.status, kind: kind, detail: detail))
+            let zh = switch error.status {
+            case .notFound: "没有此路由：\(request.method) \(request.uri.path)"
+            case .methodNotAllowed: "此路径不接受 \(request.method) 请求"
+            default: "请求无效（\(detail)）"
+            }
+            response = render(Problem(status: error.status, kind: kind, detail: detail, zh: zh))
         } catch {
             logger.error("request failed", metadata: ["request.id": .string(context.requestID), "error": .string("\(error)")])
-            response = render(Problem(status: .internalServerError, kind: "internal", detail: "the gateway failed; quote request id \(context.requestID)"))
+            response = render(Problem(status: .internalServerError, kind: "internal", detail: "the gateway failed; quote request id \(context.requestID)",
+                                      zh: "网关处理失败；咨询时请提供请求编号 \(context.requestID)"))
         }
         response.headers[.requestID] = context.requestID
         response.headers[.cacheControl] = response.headers[.cacheControl] ?? "no-store"
@@ -69,14 +75,14 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         if let authorization = request.headers[.authorization] {
             guard authorization.lowercased().hasPrefix("bearer ") else {
-                throw Problem.unauthenticated("the Authorization header must be 'Bearer <API token>'")
+                throw Problem.unauthenticated("the Authorization header must be 'Bearer <API token>'", zh: "Authorization 请求头须为“Bearer <API 令牌>”")
             }
             let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             switch try await identities.caller(bearer: token) {
             case .valid(let caller): context.caller = caller
             case .invalid(let reason):
                 logger.notice("API token refused", metadata: [
-                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason),
+                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason.en),
                 ])
                 throw Problem.unauthenticated(reason)
             }
@@ -85,7 +91,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             case .valid(let caller): context.caller = caller
             case .invalid(let reason):
                 logger.notice("session cookie refused", metadata: [
-                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason),
+                    "request.id": .string(context.requestID), "http.client": .string(context.clientAddress), "reason": .string(reason.en),
                 ])
                 context.credentialProblem = reason
             }
@@ -160,7 +166,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         case .none: key = "address:\(context.clientAddress)"
         }
         if let wait = limiter.take(key) {
-            throw Problem.tooManyRequests("too many requests from this client; try again in \(wait) s", retryAfterSeconds: wait)
+            throw Problem.tooManyRequests("too many requests from this client; try again in \(wait) s", zh: "此客户端请求过于频繁，请 \(wait) 秒后重试", retryAfterSeconds: wait)
         }
         return try await next(request, context)
     }

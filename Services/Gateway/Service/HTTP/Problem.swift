@@ -1,3 +1,4 @@
+import Contracts
 import Hummingbird
 import JSONCoding
 import LineProtocol
@@ -5,36 +6,42 @@ import NIOCore
 
 /// An RFC 9457 problem: what went wrong, for people (`title`, `detail`) and for code (`kind`,
 /// the same vocabulary as the line protocol's `error.data.kind`).
+///
+/// The detail is held in both languages of the hall; `response` writes the one the client asked
+/// for with `Accept-Language`. English is what logs and the access audit keep.
 struct Problem: Error, Sendable {
     var status: HTTPResponse.Status
     var kind: String
-    var detail: String
+    var detail: LocalizedText
     var extra: JSONObject = [:]
     var headers: HTTPFields = [:]
 
-    static func invalid(_ detail: String, problems: [String] = []) -> Problem {
-        var problem = Problem(status: .badRequest, kind: "invalid_params", detail: detail)
+    static func invalid(_ detail: String, zh: String, problems: [String] = []) -> Problem {
+        var problem = Problem(status: .badRequest, kind: "invalid_params", detail: detail, zh: zh)
         if !problems.isEmpty { problem.extra["problems"] = .array(problems.map { .string($0) }) }
         return problem
     }
-    static func unauthenticated(_ detail: String) -> Problem { Problem(status: .unauthorized, kind: "unauthenticated", detail: detail) }
-    static func forbidden(_ detail: String) -> Problem { Problem(status: .forbidden, kind: "forbidden", detail: detail) }
-    static func notFound(_ detail: String) -> Problem { Problem(status: .notFound, kind: "not_found", detail: detail) }
-    static func conflict(_ detail: String) -> Problem { Problem(status: .conflict, kind: "conflict", detail: detail) }
+    static func unauthenticated(_ detail: String, zh: String) -> Problem { unauthenticated(LocalizedText(zhCN: zh, en: detail)) }
+    static func unauthenticated(_ detail: LocalizedText) -> Problem { Problem(status: .unauthorized, kind: "unauthenticated", detail: detail) }
+    static func forbidden(_ detail: String, zh: String) -> Problem { Problem(status: .forbidden, kind: "forbidden", detail: detail, zh: zh) }
+    static func notFound(_ detail: String, zh: String) -> Problem { Problem(status: .notFound, kind: "not_found", detail: detail, zh: zh) }
+    static func conflict(_ detail: String, zh: String) -> Problem { Problem(status: .conflict, kind: "conflict", detail: detail, zh: zh) }
 
-    static func tooManyRequests(_ detail: String, retryAfterSeconds: Int) -> Problem {
-        var problem = Problem(status: .tooManyRequests, kind: "overloaded", detail: detail)
+    static func tooManyRequests(_ detail: String, zh: String, retryAfterSeconds: Int) -> Problem {
+        var problem = Problem(status: .tooManyRequests, kind: "overloaded", detail: detail, zh: zh)
         problem.headers[.retryAfter] = String(max(1, retryAfterSeconds))
         problem.extra["retryAfterSeconds"] = .integer(Int64(max(1, retryAfterSeconds)))
         return problem
     }
 
     /// A service's error as the HTTP client sees it. `service` names who answered, so a 503 says
-    /// what is unavailable.
+    /// what is unavailable. The Chinese detail is the service's `error.data.texts["zh-CN"]`, or
+    /// its English message when it sent none (an older deployed version, an internal fault).
     init(_ error: RPCError, service: String) {
         let kind = error.kind ?? .internal
+        let message = LocalizedText(zhCN: error.message(in: RPCError.chinese), en: error.message)
         self.kind = kind.rawValue
-        self.detail = error.message
+        self.detail = message
         switch kind {
         case .invalidParams: status = .badRequest
         case .notFound: status = .notFound
@@ -46,22 +53,30 @@ struct Problem: Error, Sendable {
         case .internal: status = .internalServerError
         }
         if case .object(let data)? = error.data {
-            for (key, value) in data where key != "kind" && key != "retryable" { extra[key] = value }
+            // `texts` is the detail itself, in other languages: not an extension member.
+            for (key, value) in data where key != "kind" && key != "retryable" && key != RPCError.textsKey { extra[key] = value }
         }
         if error.code == -32601 {
             // Services deploy independently: this one is older than the gateway.
             status = .notImplemented
             self.kind = "not_implemented"
-            detail = "the \(service) service does not offer this yet (its deployed version is older than the gateway's): \(error.message)"
+            detail = LocalizedText(
+                zhCN: "\(service) 服务尚未提供此功能（其部署版本比网关旧）：\(message.zhCN)",
+                en: "the \(service) service does not offer this yet (its deployed version is older than the gateway's): \(message.en)"
+            )
         }
         if kind == .unavailable || kind == .overloaded || kind == .deadlineExceeded {
             extra["service"] = .string(service)
-            detail = "the \(service) service is unavailable: \(error.message)"
+            detail = LocalizedText(zhCN: "\(service) 服务暂不可用：\(message.zhCN)", en: "the \(service) service is unavailable: \(message.en)")
             if kind != .deadlineExceeded { headers[.retryAfter] = "5" }
         }
     }
 
-    init(status: HTTPResponse.Status, kind: String, detail: String, extra: JSONObject = [:], headers: HTTPFields = [:]) {
+    init(status: HTTPResponse.Status, kind: String, detail: String, zh: String, extra: JSONObject = [:], headers: HTTPFields = [:]) {
+        self.init(status: status, kind: kind, detail: LocalizedText(zhCN: zh, en: detail), extra: extra, headers: headers)
+    }
+
+    init(status: HTTPResponse.Status, kind: String, detail: LocalizedText, extra: JSONObject = [:], headers: HTTPFields = [:]) {
         self.status = status
         self.kind = kind
         self.detail = detail
@@ -74,7 +89,7 @@ struct Problem: Error, Sendable {
             "type": .string("https://onestop.example/problems/\(kind)"),
             "title": .string(Self.title(kind, language)),
             "status": .integer(Int64(status.code)),
-            "detail": .string(detail),
+            "detail": .string(detail.text(in: language)),
             "kind": .string(kind),
             "instance": .string(path),
             "requestId": .string(requestID),
@@ -110,6 +125,16 @@ struct Problem: Error, Sendable {
         case ("unsupported_media_type", .zhCN): "仅接受 JSON"
         case (_, .en): "The request failed"
         case (_, .zhCN): "请求失败"
+        }
+    }
+}
+
+extension LocalizedText {
+    /// The text in the language the client asked for.
+    func text(in language: Language) -> String {
+        switch language {
+        case .zhCN: zhCN
+        case .en: en
         }
     }
 }

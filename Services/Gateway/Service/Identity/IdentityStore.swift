@@ -69,7 +69,7 @@ struct IdentityStore: Sendable {
             ON CONFLICT (id) DO NOTHING
             RETURNING id, display_name, roles, department, disabled, created_at
             """)
-        guard let row = rows.first else { throw Problem.conflict("a user with the id \(id) already exists") }
+        guard let row = rows.first else { throw Problem.conflict("a user with the id \(id) already exists", zh: "id 为 \(id) 的用户已存在") }
         return try Self.user(row)
     }
 
@@ -91,7 +91,7 @@ struct IdentityStore: Sendable {
                 WHERE id = \(id)
                 RETURNING id, display_name, roles, department, disabled, created_at
                 """)
-            guard let row = rows.first else { throw Problem.notFound("no user \(id)") }
+            guard let row = rows.first else { throw Problem.notFound("no user \(id)", zh: "未找到用户 \(id)") }
             if hash != nil || disabled == true || roles != nil {
                 try await connection.execute("UPDATE staff_sessions SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL")
             }
@@ -173,7 +173,10 @@ struct IdentityStore: Sendable {
 
     enum SessionCheck {
         case valid(Caller)
-        case invalid(String)
+        /// Why the credential is refused, told to the client in its language (and logged in English).
+        case invalid(LocalizedText)
+
+        static func invalid(_ reason: String, zh: String) -> SessionCheck { .invalid(LocalizedText(zhCN: zh, en: reason)) }
     }
 
     /// Resolves a session cookie, enforcing the idle and absolute limits, and marks it used.
@@ -183,18 +186,18 @@ struct IdentityStore: Sendable {
             FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
             WHERE s.token_hash = \(SecureRandom.sha256Hex(cookie))
             """)
-        guard let row = rows.first else { return .invalid("the session is unknown; log in again") }
+        guard let row = rows.first else { return .invalid("the session is unknown; log in again", zh: "会话无效，请重新登录") }
         let id = try row.decode(UUID.self, column: "id")
         let now = Date()
-        if try row.decode(Date?.self, column: "revoked_at") != nil { return .invalid("the session was ended; log in again") }
-        if try row.decode(Bool.self, column: "disabled") { return .invalid("the account is disabled") }
+        if try row.decode(Date?.self, column: "revoked_at") != nil { return .invalid("the session was ended; log in again", zh: "会话已结束，请重新登录") }
+        if try row.decode(Bool.self, column: "disabled") { return .invalid("the account is disabled", zh: "账号已停用") }
         if try row.decode(Date.self, column: "expires_at") <= now {
-            return .invalid("the session reached its \(Int(Self.seconds(settings.sessionAbsolute) / 3600))-hour limit; log in again")
+            return .invalid("the session reached its \(Int(Self.seconds(settings.sessionAbsolute) / 3600))-hour limit; log in again", zh: "会话已达到 \(Int(Self.seconds(settings.sessionAbsolute) / 3600)) 小时的上限，请重新登录")
         }
         let lastSeen = try row.decode(Date.self, column: "last_seen_at")
         if now.timeIntervalSince(lastSeen) > Self.seconds(settings.sessionIdle) {
             try await database.execute("UPDATE staff_sessions SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL")
-            return .invalid("the session was idle for more than \(Int(Self.seconds(settings.sessionIdle) / 60)) minutes; log in again")
+            return .invalid("the session was idle for more than \(Int(Self.seconds(settings.sessionIdle) / 60)) minutes; log in again", zh: "会话空闲超过 \(Int(Self.seconds(settings.sessionIdle) / 60)) 分钟，请重新登录")
         }
         // One write per quarter of a minute at most keeps busy consoles from writing on every click.
         if now.timeIntervalSince(lastSeen) > min(15, Self.seconds(settings.sessionIdle) / 4) {
@@ -262,7 +265,7 @@ struct IdentityStore: Sendable {
             WHERE token_hash = \(SecureRandom.sha256Hex(token)) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
             RETURNING \(unsafeRaw: Self.tokenColumns)
             """)
-        guard let row = rows.first else { return .invalid("the API token is unknown, revoked or expired") }
+        guard let row = rows.first else { return .invalid("the API token is unknown, revoked or expired", zh: "API 令牌无效、已撤销或已过期") }
         let view = try Self.token(row)
         return .valid(Caller(
             credential: .token(UUID(uuidString: view.id)!, scopes: Set(view.scopes)),

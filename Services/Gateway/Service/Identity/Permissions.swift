@@ -100,22 +100,22 @@ enum GatewayAction: String, Sendable, CaseIterable {
             return nil
         case .anyStaff, .roles:
             guard caller.isAuthenticated else {
-                if isOpen311 { return .unauthenticated("api_key is required: an API token with the scope open311 (form field api_key or Authorization: Bearer)") }
-                return .unauthenticated("\(rawValue) needs a staff login (session cookie) or an API token")
+                if isOpen311 { return .unauthenticated("api_key is required: an API token with the scope open311 (form field api_key or Authorization: Bearer)", zh: "需要 api_key：一个具有 open311 权限范围的 API 令牌（表单字段 api_key 或 Authorization: Bearer）") }
+                return .unauthenticated("\(rawValue) needs a staff login (session cookie) or an API token", zh: "\(rawValue) 需要工作人员登录（会话 Cookie）或 API 令牌")
             }
         }
         if isOpen311, caller.sessionID != nil {
-            return .unauthenticated("Open311 requests are made by applications with an api_key (an API token with the scope open311), not with a staff session")
+            return .unauthenticated("Open311 requests are made by applications with an api_key (an API token with the scope open311), not with a staff session", zh: "Open311 请求须由应用凭 api_key（具有 open311 权限范围的 API 令牌）发起，不能使用工作人员会话")
         }
         if case .token(_, let scopes) = caller.credential, !scopes.contains(scope) {
-            return .forbidden("this API token lacks the scope \(scope.rawValue) needed for \(rawValue)")
+            return .forbidden("this API token lacks the scope \(scope.rawValue) needed for \(rawValue)", zh: "此 API 令牌缺少 \(rawValue) 所需的权限范围 \(scope.rawValue)")
         }
         if case .token = caller.credential, self == .readOwnSessions || self == .manageOwnSessions {
-            return .forbidden("sessions belong to people; an API token has none")
+            return .forbidden("sessions belong to people; an API token has none", zh: "会话属于个人，API 令牌没有会话")
         }
         if case .roles(let allowed) = audience, caller.roles.isDisjoint(with: allowed) {
             let needed = allowed.map(\.rawValue).sorted().joined(separator: " or ")
-            return .forbidden("\(rawValue) needs the role \(needed); \(caller.id) has \(caller.roles.map(\.rawValue).sorted().joined(separator: ", "))")
+            return .forbidden("\(rawValue) needs the role \(needed); \(caller.id) has \(caller.roles.map(\.rawValue).sorted().joined(separator: ", "))", zh: "\(rawValue) 需要角色 \(needed.replacingOccurrences(of: " or ", with: " 或 "))；\(caller.id) 的角色为 \(caller.roles.map(\.rawValue).sorted().joined(separator: ", "))")
         }
         return nil
     }

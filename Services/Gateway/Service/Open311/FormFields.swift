@@ -19,7 +19,7 @@ struct FormFields: Sendable, Equatable {
         var count = 0
         for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
             count += 1
-            guard count <= Self.maxFields else { throw FormError("the form has more than \(Self.maxFields) fields") }
+            guard count <= Self.maxFields else { throw FormError("the form has more than \(Self.maxFields) fields", zh: "表单字段超过 \(Self.maxFields) 个") }
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let name = try Self.decode(parts[0])
             let value = parts.count > 1 ? try Self.decode(parts[1]) : ""
@@ -40,11 +40,11 @@ struct FormFields: Sendable, Equatable {
             case .array(let items):
                 var all: [String] = []
                 for item in items {
-                    guard item.arrayValue == nil, item.objectValue == nil else { throw FormError("\(name): a list of plain values") }
+                    guard item.arrayValue == nil, item.objectValue == nil else { throw FormError("\(name): a list of plain values", zh: "\(name)：须为由简单值组成的列表") }
                     all += try text(item, name)
                 }
                 return all
-            case .object: throw FormError("\(name): a plain value, not an object")
+            case .object: throw FormError("\(name): a plain value, not an object", zh: "\(name)：须为简单值，而不是对象")
             }
         }
         for (name, value) in object {
@@ -53,7 +53,7 @@ struct FormFields: Sendable, Equatable {
             } else {
                 values[name, default: []] += try text(value, name)
             }
-            guard values.count <= Self.maxFields else { throw FormError("the body has more than \(Self.maxFields) fields") }
+            guard values.count <= Self.maxFields else { throw FormError("the body has more than \(Self.maxFields) fields", zh: "请求体字段超过 \(Self.maxFields) 个") }
         }
     }
 
@@ -93,7 +93,7 @@ struct FormFields: Sendable, Equatable {
     static func decode(_ part: Substring) throws(FormError) -> String {
         let spaced = part.replacingOccurrences(of: "+", with: " ")
         guard let decoded = spaced.removingPercentEncoding else {
-            throw FormError("the form is not valid application/x-www-form-urlencoded (bad % escape or not UTF-8)")
+            throw FormError("the form is not valid application/x-www-form-urlencoded (bad % escape or not UTF-8)", zh: "表单不是有效的 application/x-www-form-urlencoded（% 转义有误或不是 UTF-8）")
         }
         return decoded
     }
@@ -101,5 +101,9 @@ struct FormFields: Sendable, Equatable {
 
 struct FormError: Error, Sendable {
     var message: String
-    init(_ message: String) { self.message = message }
+    var zh: String
+    init(_ message: String, zh: String) {
+        self.message = message
+        self.zh = zh
+    }
 }

@@ -133,7 +133,7 @@ enum Open311Attributes {
             problems.append("description: \(descriptionLength.lowerBound) to \(descriptionLength.upperBound) characters")
         }
         guard problems.isEmpty, let applicantType else {
-            throw Problem.invalid("the request cannot be submitted", problems: problems)
+            throw Problem.invalid("the request cannot be submitted", zh: "请求无法提交", problems: problems)
         }
         return IntakeRegisterCase.Params(
             channel: .online, serviceType: type.code, applicantType: applicantType,

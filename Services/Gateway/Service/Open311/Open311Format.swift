@@ -34,13 +34,16 @@ enum Open311Format: String, Sendable, CaseIterable {
     }
 
     /// An error as GeoReport v2 writes it: `[{"code": 400, "description": "..."}]`, or
-    /// `<errors><error><code/><description/></error></errors>`, with the problem's HTTP status.
-    func response(_ problem: Problem) -> Response {
-        var description = problem.detail
+    /// `<errors><error><code/><description/></error></errors>`, with the problem's HTTP status; the
+    /// description in `language`.
+    func response(_ problem: Problem, language: Language) -> Response {
+        var description = problem.detail.text(in: language)
         if let problems = problem.extra["problems"]?.arrayValue?.compactMap(\.stringValue), !problems.isEmpty {
             description += ": " + problems.joined(separator: "; ")
         }
         let error: JSON = .array([["code": .integer(Int64(problem.status.code)), "description": .string(description)]])
-        return response(error, root: "errors", status: problem.status, headers: problem.headers)
+        var headers = problem.headers
+        headers[.contentLanguage] = language.rawValue
+        return response(error, root: "errors", status: problem.status, headers: headers)
     }
 }

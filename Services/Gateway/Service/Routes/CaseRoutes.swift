@@ -20,7 +20,7 @@ enum CaseRoutes {
                 var params = try await gateway.bodies.object(request)
                 _ = params.removeValue(forKey: "_meta")
                 if params["channel"]?.stringValue == IntakeChannel.online.rawValue {
-                    throw Problem.invalid("online applications come through POST /v1/public/cases; staff register counter, phone or email applications")
+                    throw Problem.invalid("online applications come through POST /v1/public/cases; staff register counter, phone or email applications", zh: "网上申请请通过 POST /v1/public/cases 提交；工作人员登记的是窗口、电话或电子邮件申请")
                 }
                 let result = try await gateway.call(.intake, IntakeRegisterCase.name, params, context)
                 return .json(result, status: .created)

@@ -129,7 +129,7 @@ enum CustomerRoutes {
         let code = body["accessCode"]?.stringValue
         if number == nil || number!.isEmpty || number!.count > 40 { problems.append("trackingNumber: the tracking number from the receipt") }
         if code == nil || code!.isEmpty || code!.count > 40 { problems.append("accessCode: the access code from the receipt") }
-        guard problems.isEmpty, let number, let code else { throw Problem.invalid("a tracking number and access code are needed", problems: problems) }
+        guard problems.isEmpty, let number, let code else { throw Problem.invalid("a tracking number and access code are needed", zh: "需要受理编号和查询码", problems: problems) }
         return CustomerCredentials(trackingNumber: number.uppercased(), accessCode: code)
     }
 
@@ -137,7 +137,7 @@ enum CustomerRoutes {
     /// is replaced by one fixed answer, so nothing tells a wrong code from an unknown number.
     static func withAccessCode(_ credentials: CustomerCredentials, _ context: GatewayRequestContext, _ gateway: Gateway, _ body: () async throws -> JSON) async throws -> JSON {
         if let lockedUntil = try await gateway.identities.accessCodeLock(trackingNumber: credentials.trackingNumber) {
-            throw Problem.tooManyRequests("too many wrong access codes for this tracking number; try again later",
+            throw Problem.tooManyRequests("too many wrong access codes for this tracking number; try again later", zh: "此受理编号的查询码错误次数过多，请稍后再试",
                                           retryAfterSeconds: Int(lockedUntil.timeIntervalSinceNow.rounded(.up)))
         }
         do {
@@ -146,7 +146,7 @@ enum CustomerRoutes {
             return result
         } catch let problem as Problem where problem.status == .notFound || problem.status == .unauthorized || problem.status == .forbidden {
             try await gateway.identities.recordAccessCodeFailure(trackingNumber: credentials.trackingNumber)
-            throw Problem.notFound("no case matches this tracking number and access code")
+            throw Problem.notFound("no case matches this tracking number and access code", zh: "没有与此受理编号和查询码相符的办件")
         }
     }
 }

@@ -20,15 +20,15 @@ enum IdentityRoutes {
                 let body = try await gateway.bodies.object(request)
                 guard let user = body["user"]?.stringValue, let password = body["password"]?.stringValue,
                       user.count <= 64, password.count <= 256 else {
-                    throw Problem.invalid("send {\"user\": ..., \"password\": ...}")
+                    throw Problem.invalid("send {\"user\": ..., \"password\": ...}", zh: "请发送 {\"user\": ..., \"password\": ...}")
                 }
                 let outcome = try await gateway.identities.login(user: user, password: password, clientAddress: context.clientAddress, userAgent: request.headers[.userAgent])
                 await gateway.recordLogin(outcome, user: user, context)
                 switch outcome {
                 case .refused:
-                    throw Problem.unauthenticated("the user id or password is wrong")
+                    throw Problem.unauthenticated("the user id or password is wrong", zh: "用户名或密码错误")
                 case .locked(let until):
-                    throw Problem.tooManyRequests("too many wrong passwords; the account is locked for a while", retryAfterSeconds: Int(until.timeIntervalSinceNow.rounded(.up)))
+                    throw Problem.tooManyRequests("too many wrong passwords; the account is locked for a while", zh: "密码错误次数过多，账号已暂时锁定", retryAfterSeconds: Int(until.timeIntervalSinceNow.rounded(.up)))
                 case .success(let sessionID, let cookie, let user, let expiresAt):
                     var headers = HTTPFields()
                     headers[.setCookie] = sessionCookie(cookie, maxAge: Int(IdentityStore.seconds(gateway.settings.sessionAbsolute)), secure: gateway.settings.secureCookies)
@@ -57,7 +57,7 @@ enum IdentityRoutes {
                 try await gateway.authorise(.manageOwnSessions, context)
                 guard let id = context.parameters.get("sessionId").flatMap(UUID.init(uuidString:)),
                       try await gateway.identities.revokeSession(id, of: context.caller.id) else {
-                    throw Problem.notFound("you have no live session with this id")
+                    throw Problem.notFound("you have no live session with this id", zh: "您没有此 id 的有效会话")
                 }
                 return Response(status: .noContent)
             },
@@ -91,7 +91,7 @@ enum IdentityRoutes {
                 let department = parseDepartment(body["department"], problems: &problems) ?? nil
                 let password = body["password"]?.stringValue ?? ""
                 problems += PasswordHasher.problems(with: password).map { "password: \($0)" }
-                guard problems.isEmpty else { throw Problem.invalid("the user cannot be created", problems: problems) }
+                guard problems.isEmpty else { throw Problem.invalid("the user cannot be created", zh: "无法创建该用户", problems: problems) }
                 let user = try await gateway.identities.createUser(id: id, displayName: name, roles: roles, department: department, password: password)
                 return try .json(encoding: user, status: .created)
             },
@@ -112,10 +112,10 @@ enum IdentityRoutes {
                 if let value = body["disabled"] {
                     if let flag = value.boolValue { disabled = flag } else { problems.append("disabled: true or false") }
                 }
-                guard problems.isEmpty else { throw Problem.invalid("the user cannot be changed", problems: problems) }
+                guard problems.isEmpty else { throw Problem.invalid("the user cannot be changed", zh: "无法修改该用户", problems: problems) }
                 let id = context.parameters.get("userId") ?? ""
                 if id == context.caller.id, disabled == true || (roles != nil && !roles!.contains(.administrator)) {
-                    throw Problem.conflict("administrators cannot disable themselves or drop their own administrator role")
+                    throw Problem.conflict("administrators cannot disable themselves or drop their own administrator role", zh: "管理员不能停用自己，也不能取消自己的管理员角色")
                 }
                 let user = try await gateway.identities.updateUser(id: id, displayName: name, roles: roles, department: department, password: password, disabled: disabled)
                 return try .json(encoding: user)
@@ -156,7 +156,7 @@ enum IdentityRoutes {
                         problems.append("expiresInDays: 1 to 3650")
                     }
                 }
-                guard problems.isEmpty else { throw Problem.invalid("the token cannot be created", problems: problems) }
+                guard problems.isEmpty else { throw Problem.invalid("the token cannot be created", zh: "无法创建该令牌", problems: problems) }
                 let created = try await gateway.identities.createToken(name: name, roles: roles, department: department, scopes: scopes, expiresAt: expiresAt, createdBy: context.caller.id)
                 return try .json(encoding: CreatedToken(token: created.token, details: created.view), status: .created)
             },
@@ -165,7 +165,7 @@ enum IdentityRoutes {
                 try await gateway.authorise(.manageTokens, context)
                 guard let id = context.parameters.get("tokenId").flatMap(UUID.init(uuidString:)),
                       try await gateway.identities.revokeToken(id) else {
-                    throw Problem.notFound("no live token with this id")
+                    throw Problem.notFound("no live token with this id", zh: "没有此 id 的有效令牌")
                 }
                 return Response(status: .noContent)
             },
@@ -174,7 +174,7 @@ enum IdentityRoutes {
                 try await gateway.authorise(.readAudit, context)
                 var before: Int64?
                 if let text = request.uri.queryParameters.get("before") {
-                    guard let value = Int64(text) else { throw Problem.invalid("before must be an entry id") }
+                    guard let value = Int64(text) else { throw Problem.invalid("before must be an entry id", zh: "before 须为记录 id") }
                     before = value
                 }
                 let entries = try await gateway.identities.auditEntries(before: before, limit: try limit(request))
@@ -211,7 +211,7 @@ enum IdentityRoutes {
 
     static func limit(_ request: Request) throws -> Int {
         guard let text = request.uri.queryParameters.get("limit") else { return 50 }
-        guard let value = Int(text), (1...200).contains(value) else { throw Problem.invalid("limit must be 1…200") }
+        guard let value = Int(text), (1...200).contains(value) else { throw Problem.invalid("limit must be 1…200", zh: "limit 须为 1…200") }
         return value
     }
 

@@ -41,25 +41,25 @@ enum KPIRoutes {
         let parameters = request.uri.queryParameters
         func date(_ name: String) throws -> Date? {
             guard let text = parameters.get(name) else { return nil }
-            guard let date = JSONDateFormat.date(from: text) else { throw Problem.invalid("\(name) must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z") }
+            guard let date = JSONDateFormat.date(from: text) else { throw Problem.invalid("\(name) must be an ISO 8601 date-time, e.g. 2026-11-01T00:00:00Z", zh: "\(name) 须为 ISO 8601 日期时间，例如 2026-11-01T00:00:00Z") }
             return date
         }
         let from = try date("from")
         let before = try date("before")
-        if let from, let before, from >= before { throw Problem.invalid("from must be before before") }
+        if let from, let before, from >= before { throw Problem.invalid("from must be before before", zh: "from 必须早于 before") }
         let department = parameters.get("department")
-        if let department, department.isEmpty || department.count > 64 { throw Problem.invalid("department must be 1 to 64 characters") }
+        if let department, department.isEmpty || department.count > 64 { throw Problem.invalid("department must be 1 to 64 characters", zh: "department 须为 1 至 64 个字符") }
 
-        async let intake = TimelineRoutes.optional("intake") {
+        async let intake = TimelineRoutes.optional("intake", context.language) {
             try await gateway.call(.intake, IntakeStats.self, IntakeStats.Params(from: from, before: before, department: department), context)
         }
-        async let review = TimelineRoutes.optional("review") {
+        async let review = TimelineRoutes.optional("review", context.language) {
             try await gateway.call(.review, ReviewStats.self, ReviewStats.Params(since: from), context)
         }
-        async let routing = TimelineRoutes.optional("routing") {
+        async let routing = TimelineRoutes.optional("routing", context.language) {
             try await gateway.call(.routing, RoutingStats.self, RoutingStats.Params(from: from, before: before, department: department), context)
         }
-        async let complaints = TimelineRoutes.optional("complaints") {
+        async let complaints = TimelineRoutes.optional("complaints", context.language) {
             try await gateway.call(.complaints, ComplaintsStats.self, ComplaintsStats.Params(from: from, before: before, department: department), context)
         }
         let (intakeFigures, reviewFigures, routingFigures, complaintFigures) = await (intake, review, routing, complaints)

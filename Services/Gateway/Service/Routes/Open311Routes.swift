@@ -83,7 +83,7 @@ enum Open311Routes {
             try await gateway.authorise(.readCatalog, context)
             let code = context.parameters.get("serviceCode") ?? ""
             guard let type = try await onlineCatalog(context, gateway).first(where: { $0.code == code }) else {
-                throw Problem.notFound("no service \(code.prefix(64)) can be applied for online; services.\(format.rawValue) lists them")
+                throw Problem.notFound("no service \(code.prefix(64)) can be applied for online; services.\(format.rawValue) lists them", zh: "没有可网上申请的事项 \(code.prefix(64))；services.\(format.rawValue) 列出了可申请的事项")
             }
             return format.response(Open311Attributes.definition(type, customerLocale(request, context)), root: "service_definition")
         }
@@ -117,14 +117,14 @@ enum Open311Routes {
             let context = try await withAPIKey(fields["api_key"], context, gateway)
             try await gateway.authorise(.open311Submit, context)
             guard case .token(let apiTokenID, _) = context.caller.credential else {
-                throw Problem.unauthenticated("api_key is required")
+                throw Problem.unauthenticated("api_key is required", zh: "需要 api_key")
             }
             let locale = customerLocale(request, context)
             guard let code = fields["service_code"] else {
-                throw Problem.invalid("service_code is required; services.\(format.rawValue) lists the services")
+                throw Problem.invalid("service_code is required; services.\(format.rawValue) lists the services", zh: "service_code 为必填；services.\(format.rawValue) 列出了可申请的事项")
             }
             guard let type = try await onlineCatalog(context, gateway).first(where: { $0.code == code }) else {
-                throw Problem.invalid("service_code \(code.prefix(64)) is not a service that can be applied for online; services.\(format.rawValue) lists them")
+                throw Problem.invalid("service_code \(code.prefix(64)) is not a service that can be applied for online; services.\(format.rawValue) lists them", zh: "service_code \(code.prefix(64)) 不是可网上申请的事项；services.\(format.rawValue) 列出了可申请的事项")
             }
             // The same key and the same fields are the same application: a retry after a lost
             // answer finds the first case instead of registering a second.
@@ -156,7 +156,8 @@ enum Open311Routes {
         do {
             buffer = try await request.body.collect(upTo: gateway.bodies.maxBytes)
         } catch {
-            throw Problem(status: .contentTooLarge, kind: "payload_too_large", detail: "the body is larger than \(gateway.bodies.maxBytes) bytes")
+            throw Problem(status: .contentTooLarge, kind: "payload_too_large", detail: "the body is larger than \(gateway.bodies.maxBytes) bytes",
+                          zh: "请求体超过 \(gateway.bodies.maxBytes) 字节")
         }
         do {
             var fields = try FormFields(urlEncoded: request.uri.query ?? "")
@@ -164,20 +165,21 @@ enum Open311Routes {
             if buffer.readableBytes == 0 { return fields }
             if type.hasPrefix("application/json") {
                 let json: JSON
-                do { json = try buffer.withUnsafeReadableBytes { try JSON.parse($0) } } catch { throw Problem.invalid("the body is not valid JSON: \(error)") }
+                do { json = try buffer.withUnsafeReadableBytes { try JSON.parse($0) } } catch { throw Problem.invalid("the body is not valid JSON: \(error)", zh: "请求体不是有效的 JSON：\(error)") }
                 guard JSONBodyReader.depth(of: json) <= 3, case .object(let object) = json else {
-                    throw Problem.invalid("a JSON body must be a flat object of the request's fields (attribute as an object of codes)")
+                    throw Problem.invalid("a JSON body must be a flat object of the request's fields (attribute as an object of codes)", zh: "JSON 请求体须为由请求字段组成的扁平对象（attribute 为以代码为键的对象）")
                 }
                 fields.merge(try FormFields(json: object))
             } else if type.isEmpty || type.hasPrefix("application/x-www-form-urlencoded") {
                 fields.merge(try FormFields(urlEncoded: String(buffer: buffer)))
             } else {
                 throw Problem(status: .unsupportedMediaType, kind: "unsupported_media_type",
-                              detail: "send the request as application/x-www-form-urlencoded or application/json, not \(type.prefix(60)) (media uploads are not accepted)")
+                              detail: "send the request as application/x-www-form-urlencoded or application/json, not \(type.prefix(60)) (media uploads are not accepted)",
+                              zh: "请以 application/x-www-form-urlencoded 或 application/json 发送请求，而不是 \(type.prefix(60))（不接受上传媒体文件）")
             }
             return fields
         } catch let error as FormError {
-            throw Problem.invalid(error.message)
+            throw Problem.invalid(error.message, zh: error.zh)
         }
     }
 
@@ -191,7 +193,7 @@ enum Open311Routes {
             context.caller = caller
             return context
         case .invalid(let reason):
-            throw Problem.unauthenticated("api_key: \(reason)")
+            throw Problem.unauthenticated("api_key: \(reason.en)", zh: "api_key：\(reason.zhCN)")
         }
     }
 
@@ -209,7 +211,7 @@ enum Open311Routes {
             let given = request.uri.queryParameters
             let context = try await withAPIKey(given.get("api_key"), context, gateway)
             try await gateway.authorise(.open311Track, context)
-            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required") }
+            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required", zh: "需要 api_key") }
             var problems: [String] = []
             let ids = given.get("service_request_id").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty } }
             if let ids, ids.isEmpty || ids.count > maxRequests || ids.contains(where: { $0.count > 40 }) {
@@ -224,7 +226,7 @@ enum Open311Routes {
             let to = date("end_date")
             let status = given.get("status")?.lowercased()
             if let status, status != "open", status != "closed" { problems.append("status: open or closed") }
-            guard problems.isEmpty else { throw Problem.invalid("the filters are not valid", problems: problems) }
+            guard problems.isEmpty else { throw Problem.invalid("the filters are not valid", zh: "筛选条件无效", problems: problems) }
             if ids == nil, from == nil { from = (to ?? Date()).addingTimeInterval(-defaultWindow) }
             let submissions = try await gateway.open311.submissions(apiTokenID: apiTokenID, trackingNumbers: ids, serviceCode: given.get("service_code"),
                                                                     from: from, to: to, limit: maxRequests)
@@ -241,11 +243,11 @@ enum Open311Routes {
                          query: [jurisdiction, locale, apiKey]) { request, context, gateway in
             let context = try await withAPIKey(request.uri.queryParameters.get("api_key"), context, gateway)
             try await gateway.authorise(.open311Track, context)
-            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required") }
+            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required", zh: "需要 api_key") }
             let id = (context.parameters.get("serviceRequestId") ?? "").uppercased()
             let submissions = id.count <= 40 ? try await gateway.open311.submissions(apiTokenID: apiTokenID, trackingNumbers: [id], serviceCode: nil, from: nil, to: nil, limit: 1) : []
             let described = try await describe(submissions, customerLocale(request, context), context, gateway)
-            guard !described.isEmpty else { throw Problem.notFound("no request \(id.prefix(40)) was submitted with this api_key") }
+            guard !described.isEmpty else { throw Problem.notFound("no request \(id.prefix(40)) was submitted with this api_key", zh: "此 api_key 没有提交过请求 \(id.prefix(40))") }
             return format.response(.array(described), root: "service_requests")
         }
         spec.forwardsTo = (.intake, IntakeFindCases.name)
@@ -257,10 +259,10 @@ enum Open311Routes {
               summary: "The service request id a POST's token stands for; api_key required.", query: [jurisdiction, apiKey]) { request, context, gateway in
             let context = try await withAPIKey(request.uri.queryParameters.get("api_key"), context, gateway)
             try await gateway.authorise(.open311Track, context)
-            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required") }
+            guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required", zh: "需要 api_key") }
             let token = context.parameters.get("token") ?? ""
             guard token.count <= 100, let submission = try await gateway.open311.submission(token: token, apiTokenID: apiTokenID) else {
-                throw Problem.notFound("no request was submitted with this api_key under that token")
+                throw Problem.notFound("no request was submitted with this api_key under that token", zh: "此 api_key 没有以该 token 提交过请求")
             }
             return format.response([["service_request_id": .string(submission.trackingNumber), "token": .string(submission.token)]], root: "service_requests")
         }
@@ -320,6 +322,11 @@ enum Open311Routes {
     static func onlineCatalog(_ context: GatewayRequestContext, _ gateway: Gateway) async throws -> [CatalogServiceType] {
         try await gateway.call(.intake, IntakeListCatalog.self, .init(includeInactive: false), context).serviceTypes
             .filter { $0.admissibleOnline && $0.active != false }
+    }
+
+    /// The language of an Open311 error's description: `locale` when given, as for the answers.
+    static func language(_ request: Request, _ context: GatewayRequestContext) -> Language {
+        customerLocale(request, context) == .en ? .en : .zhCN
     }
 
     /// `locale` (zh-CN or en) when given, else `Accept-Language`.

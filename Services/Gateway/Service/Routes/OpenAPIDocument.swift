@@ -20,7 +20,8 @@ enum OpenAPIDocument {
                     The only door from outside into OneStop, the back office of a one-stop service hall. Staff log in \
                     (session cookie) or integrations use an API token (Bearer); customers have no account and prove a \
                     case with its tracking number and access code. Errors are RFC 9457 problem details with a `kind`. \
-                    Every response carries `X-Request-Id`. `Accept-Language: zh-CN` gives Chinese texts.
+                    Every response carries `X-Request-Id`. `Accept-Language` picks zh-CN or en (English otherwise) for \
+                    texts, problems' `title` and `detail` included; `Content-Language` says which was used.
                     """),
             ]),
             "servers": [["url": "/"]],
@@ -158,7 +159,7 @@ enum OpenAPIDocument {
                     "type": ["type": "string"],
                     "title": ["type": "string"],
                     "status": ["type": "integer"],
-                    "detail": ["type": "string"],
+                    "detail": ["type": "string", "description": "What went wrong, in the language of Content-Language (Accept-Language: zh-CN or en)."],
                     "kind": ["type": "string"],
                     "instance": ["type": "string"],
                     "requestId": ["type": "string"],

@@ -89,7 +89,7 @@ struct RouteSpec: Sendable {
         }
         for name in pathParameters ?? self.pathParameters {
             guard let value = context.parameters.get(name), !value.isEmpty, value.count <= 200, !value.utf8.contains(0) else {
-                throw Problem.invalid("the path parameter \(name) is missing or too long")
+                throw Problem.invalid("the path parameter \(name) is missing or too long", zh: "路径参数 \(name) 缺失或过长")
             }
             params[pathKeys[name] ?? name] = .string(value)
         }
@@ -97,15 +97,15 @@ struct RouteSpec: Sendable {
         for parameter in query {
             let values = given.getAll(parameter.name)
             guard let first = values.first else { continue }
-            if values.contains(where: { $0.utf8.contains(0) }) { throw Problem.invalid("the query parameter \(parameter.name) may not contain NUL characters") }
+            if values.contains(where: { $0.utf8.contains(0) }) { throw Problem.invalid("the query parameter \(parameter.name) may not contain NUL characters", zh: "查询参数 \(parameter.name) 不能包含 NUL 字符") }
             switch parameter.kind {
             case .string, .dateTime:
                 params[parameter.name] = .string(first)
             case .integer:
-                guard let number = Int64(first) else { throw Problem.invalid("the query parameter \(parameter.name) must be a whole number, not \(first.prefix(40))") }
+                guard let number = Int64(first) else { throw Problem.invalid("the query parameter \(parameter.name) must be a whole number, not \(first.prefix(40))", zh: "查询参数 \(parameter.name) 须为整数，而不是 \(first.prefix(40))") }
                 params[parameter.name] = .integer(number)
             case .boolean:
-                guard let flag = Bool(first.lowercased()) else { throw Problem.invalid("the query parameter \(parameter.name) must be true or false") }
+                guard let flag = Bool(first.lowercased()) else { throw Problem.invalid("the query parameter \(parameter.name) must be true or false", zh: "查询参数 \(parameter.name) 须为 true 或 false") }
                 params[parameter.name] = .bool(flag)
             case .stringList:
                 params[parameter.name] = .array(values.flatMap { $0.split(separator: ",") }.map { .string(String($0)) })

@@ -34,20 +34,20 @@ enum TimelineRoutes {
                       summary: "Everything that happened to a case, from every service, in time order.") { _, context, gateway in
                 try await gateway.authorise(.readTimeline, context)
                 guard let caseID = context.parameters.get("caseId"), !caseID.isEmpty, caseID.count <= 64 else {
-                    throw Problem.invalid("caseId is missing or too long")
+                    throw Problem.invalid("caseId is missing or too long", zh: "caseId 缺失或过长")
                 }
                 // Intake owns the case: without it there is nothing to show.
                 let file = try await gateway.call(.intake, IntakeGetCase.self, IntakeGetCase.Params(caseId: caseID), context)
                 var entries = file.timeline.map { Entry(at: $0.at, source: "intake", event: $0.event, actor: $0.actor, detail: $0.detail) }
                 var incomplete: [String] = []
 
-                async let review = optional("review") {
+                async let review = optional("review", context.language) {
                     try await gateway.call(.review, ReviewGetTask.self, ReviewGetTask.Params(caseId: file.caseId), context)
                 }
-                async let routing = optional("routing") {
+                async let routing = optional("routing", context.language) {
                     try await gateway.call(.routing, RoutingGetAssignment.self, RoutingCaseParams(caseId: file.caseId), context)
                 }
-                async let complaints = optional("complaints") {
+                async let complaints = optional("complaints", context.language) {
                     try await gateway.call(.complaints, ComplaintsList.self, ComplaintsList.Params(caseTrackingNumber: file.trackingNumber, limit: 50), context)
                 }
                 let (reviewResult, routingResult, complaintsResult) = await (review, routing, complaints)
@@ -107,13 +107,14 @@ enum TimelineRoutes {
     }
 
     /// nil when the service has nothing for the case; a failure names the source and why.
-    static func optional<T: Sendable>(_ source: String, _ body: () async throws -> T) async -> Result<T?, TimelineGap> {
+    static func optional<T: Sendable>(_ source: String, _ language: Language, _ body: () async throws -> T) async -> Result<T?, TimelineGap> {
         do {
             return .success(try await body())
         } catch let problem as Problem where problem.status == .notFound {
             return .success(nil)
         } catch let problem as Problem {
-            return .failure(TimelineGap(description: "\(source): \(problem.status == .forbidden ? "not visible to you" : problem.detail)"))
+            let why = problem.status == .forbidden ? LocalizedText(zhCN: "您无权查看", en: "not visible to you") : problem.detail
+            return .failure(TimelineGap(description: "\(source): \(why.text(in: language))"))
         } catch {
             return .failure(TimelineGap(description: "\(source): \(error)"))
         }
