@@ -12,7 +12,8 @@ import Foundation
 /// same transaction as the change it announces, so both happen or neither does. `OutboxRelay`
 /// delivers it afterwards.
 public enum Outbox {
-    /// The NOTIFY channel that wakes relays when a transaction with messages commits.
+    /// The channel that wakes relays when a transaction with messages commits: a NOTIFY channel
+    /// for relays in other processes, a `CommitSignals` channel for the writer's own.
     public static let notifyChannel = "messaging_outbox"
 
     /// Adds a message inside the caller's open transaction (`connection` must be the one running
@@ -40,7 +41,7 @@ public enum Outbox {
         guard !messages.isEmpty else { return }
         try await connection.query("""
             WITH added AS (\(insertion(messages, sealedWith: sealing)))
-            \(wakingRelays(after: "added"))
+            \(wakingRelays(after: "added", on: connection))
             """)
     }
 
@@ -66,10 +67,15 @@ public enum Outbox {
             """
     }
 
-    /// `SELECT pg_notify(…)` once when the CTE `added` (an `insertion`) wrote anything: relays
-    /// listening wake when the transaction commits.
-    public static func wakingRelays(after added: String) -> SQL {
-        "SELECT pg_notify('\(unsafeRaw: notifyChannel)', '') FROM (SELECT 1 FROM \(unsafeRaw: added) LIMIT 1) one"
+    /// The statement's last part, after the CTE `added` (an `insertion`): relays wake when the
+    /// transaction commits. The relay of this process is woken directly (`CommitSignals`); only
+    /// a writer whose process runs no relay on this pool says NOTIFY, because every notifying
+    /// commit in the cluster waits for the one before it.
+    public static func wakingRelays(after added: String, on connection: PostgresConnection) -> SQL {
+        if connection.wakeAfterCommit(notifyChannel) {
+            return "SELECT count(*) FROM \(unsafeRaw: added)"
+        }
+        return "SELECT pg_notify('\(unsafeRaw: notifyChannel)', '') FROM (SELECT 1 FROM \(unsafeRaw: added) LIMIT 1) one"
     }
 
     /// Adds a typed message for a method defined in `Contracts`.

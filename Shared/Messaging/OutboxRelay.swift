@@ -49,6 +49,9 @@ public struct OutboxRelay: Service {
 
     public func run() async throws {
         let wake = WakeSignal()
+        // Commits of this process's own messages wake the relay directly, NOTIFY or not.
+        let local = database.commitSignals.listen(Outbox.notifyChannel) { wake.signal() }
+        defer { local.cancel() }
         let listener = configuration.wakesOnNotify
             ? PostgresListener(configuration: listenerConfiguration, channels: [Outbox.notifyChannel], logger: logger)
             : nil

@@ -10,9 +10,10 @@ public struct OutboxRelayConfiguration: Sendable {
     public var deliveryTimeout: Duration
     /// The safety-net poll when no NOTIFY arrives (a lost notification, a retry coming due).
     public var pollInterval: Duration
-    /// Whether the relay LISTENs and wakes at once on every commit that enqueued. A process
-    /// that is one of many replicas writing to the same outbox (review workers) turns it off and
-    /// only polls: otherwise every commit woke every replica's relay to race for one message.
+    /// Whether the relay also LISTENs, waking on commits of other processes that said NOTIFY
+    /// (writers with no relay of their own on their pool). Commits through its own pool wake it
+    /// either way (`CommitSignals`). A process that is one of many replicas writing to the same
+    /// outbox (review workers) turns it off: each replica's relay delivers its own messages.
     public var wakesOnNotify: Bool = true
     /// Retries: exponential from `initialBackoff` to `maxBackoff` with jitter; after
     /// `maxAttempts` deliveries the message is dead.

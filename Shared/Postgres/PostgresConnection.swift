@@ -16,6 +16,8 @@ public final class PostgresConnection: Sendable {
     private let logger: Logger
     /// The server process serving this session (`pg_backend_pid()`).
     public let backendPID: Int32
+    /// The pool's commit signals and the channels to wake when the current work commits.
+    private let commitWakes = Mutex<(signals: CommitSignals?, pending: Set<String>)>((nil, []))
 
     private init(box: PGConnectionBox, worker: WorkerThread, backendPID: Int32, logger: Logger) {
         self.box = box
@@ -28,6 +30,33 @@ public final class PostgresConnection: Sendable {
         // Free the PGconn on the connection's own thread, then let the thread end.
         worker.submit { [box] in box.finish() }
         worker.stop()
+    }
+
+    // MARK: Waking this process's listeners on commit
+
+    /// Asks for `channel`'s listeners in this process (see `CommitSignals`) to be woken once the
+    /// current transaction commits; outside a transaction, once the pool gets this connection
+    /// back after the statement. False when nobody in this process listens (or the connection
+    /// is not a pool's): then NOTIFY to reach other processes.
+    public func wakeAfterCommit(_ channel: String) -> Bool {
+        commitWakes.withLock { state in
+            guard let signals = state.signals, signals.isListened(channel) else { return false }
+            state.pending.insert(channel)
+            return true
+        }
+    }
+
+    func attach(_ signals: CommitSignals) {
+        commitWakes.withLock { $0.signals = signals }
+    }
+
+    /// Wakes the listeners asked for since the last call (`committed`), or forgets them.
+    func settleCommitWakes(committed: Bool) {
+        let (signals, channels) = commitWakes.withLock { state in
+            defer { state.pending.removeAll() }
+            return (state.signals, state.pending)
+        }
+        if committed, !channels.isEmpty { signals?.fire(channels) }
     }
 
     // MARK: Opening and closing

@@ -37,6 +37,8 @@ public final class PostgresPool: Sendable {
     private let acquireTimeout: Duration
     private let logger: Logger
     private let state: Mutex<PoolStateMachine>
+    /// Listeners in this process woken when this pool's transactions commit (instead of NOTIFY).
+    public let commitSignals = CommitSignals()
 
     public init(
         configuration: PostgresConfiguration,
@@ -69,9 +71,12 @@ public final class PostgresPool: Sendable {
         do {
             result = try await body(connection)
         } catch {
+            connection.settleCommitWakes(committed: false)
             release(connection)
             throw error
         }
+        // The body's transaction committed (or its statements ran on their own and did).
+        connection.settleCommitWakes(committed: true)
         release(connection)
         return result
     }
@@ -180,6 +185,7 @@ public final class PostgresPool: Sendable {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration, logger: logger)
+            connection.attach(commitSignals)
         } catch {
             perform(state.withLock { $0.creationFailed() })
             throw error

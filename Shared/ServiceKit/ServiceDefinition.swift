@@ -42,13 +42,14 @@ public struct ServiceDefinition: Sendable {
     }
 }
 
-/// How a process's outbox relay learns there is something to deliver.
+/// How a process's outbox relay learns there is something to deliver. Either way it wakes at
+/// once when its own process commits messages (`CommitSignals`, no NOTIFY).
 public enum OutboxRelayRole: Sendable {
-    /// It LISTENs and delivers at once after every commit that enqueued (the service itself).
+    /// It also LISTENs, for messages written by processes without a relay (operations).
     case wokenOnCommit
-    /// It only polls (once a second), a safety net for when the service's own
-    /// processes are down: for the many extra processes of one service (review workers), whose
-    /// relays would otherwise all wake on every commit and race for the same message.
+    /// Besides its own process's commits it only polls (once a second), a safety net for when
+    /// the service's other processes are down: for the many extra processes of one service
+    /// (review workers), whose relays would otherwise all wake on every NOTIFY and race.
     case pollingOnly
 }
 

@@ -39,13 +39,14 @@ struct MessagingFixture {
         )
     }
 
-    /// Enqueues `count` messages over `keys` keys, 50 per transaction; sequence numbers grow per key.
-    func enqueue(_ count: Int, keys: Int, destination: String = "receiver") async throws {
+    /// Enqueues `count` messages over `keys` keys, 50 per transaction; sequence numbers grow per
+    /// key. `through` another pool than the relays' stands for another process writing.
+    func enqueue(_ count: Int, keys: Int, destination: String = "receiver", through pool: PostgresPool? = nil) async throws {
         var index = 0
         while index < count {
             let upper = min(count, index + 50)
             let range = index..<upper
-            try await sender.withTransaction { connection in
+            try await (pool ?? sender).withTransaction { connection in
                 for i in range {
                     try await Outbox.enqueue(
                         ProbeApply.self, ProbeApply.Params(key: "k\(i % keys)", sequence: i / keys),

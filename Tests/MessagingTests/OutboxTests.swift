@@ -2,6 +2,7 @@ import JSONCoding
 import LineProtocol
 import Messaging
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -80,18 +81,50 @@ struct OutboxTests {
         await fixture.close()
     }
 
-    @Test func aPollingOnlyRelayIsNotWokenByCommitsButDeliversAtItsNextPoll() async throws {
+    @Test func aPollingOnlyRelayIsNotWokenByOtherProcessesCommitsButDeliversAtItsNextPoll() async throws {
         let fixture = try await MessagingFixture.make()
         let server = try await fixture.startReceiver()
+        let otherProcess = PostgresPool(configuration: fixture.senderConfiguration, maxConnections: 2, logger: quietLogger)
         let relay = fixture.relay(to: server.localAddress!.port!, pollInterval: .seconds(4), wakesOnNotify: false)
         try await withRelays([relay]) {
             try await Task.sleep(for: .milliseconds(300))  // its first round found nothing; it sleeps
-            try await fixture.enqueue(5, keys: 1)
+            try await fixture.enqueue(5, keys: 1, through: otherProcess)
             try await Task.sleep(for: .milliseconds(700))
             #expect(try await fixture.outboxCounts().pending == 5, "a relay that does not listen waits for its poll")
             #expect(try await waitUntil(timeout: .seconds(8)) { try await fixture.outboxCounts().delivered == 5 })
         }
         #expect(try await fixture.expectExactlyOnceInOrder(5, keys: 1) == [])
+        await otherProcess.close()
+        await server.shutdown()
+        await fixture.close()
+    }
+
+    /// Every transaction that says NOTIFY commits after the one before it, cluster-wide: a writer
+    /// whose own process runs a relay on its pool wakes that relay directly and says nothing.
+    @Test func aCommitWakesItsOwnProcesssRelayAtOnceWithoutANotify() async throws {
+        let fixture = try await MessagingFixture.make()
+        let server = try await fixture.startReceiver()
+        let listener = PostgresListener(configuration: fixture.senderConfiguration, channels: [Outbox.notifyChannel], logger: quietLogger)
+        let notified = Mutex(0)
+        let listening = Task {
+            for try await note in listener.notifications() where note.kind == .notification {
+                notified.withLock { $0 += 1 }
+            }
+        }
+        let relay = fixture.relay(to: server.localAddress!.port!, pollInterval: .seconds(30), wakesOnNotify: false)
+        try await withRelays([relay]) {
+            try await Task.sleep(for: .milliseconds(300))  // its first round found nothing; it sleeps
+            try await fixture.enqueue(5, keys: 1)
+            #expect(try await waitUntil(timeout: .seconds(3)) { try await fixture.outboxCounts().delivered == 5 }, "woken by its own pool's commit")
+            // A writer in another process still says NOTIFY; the listener hears that one only.
+            let otherProcess = PostgresPool(configuration: fixture.senderConfiguration, maxConnections: 2, logger: quietLogger)
+            try await fixture.enqueue(1, keys: 1, through: otherProcess)
+            #expect(try await waitUntil(timeout: .seconds(5)) { notified.withLock { $0 } == 1 })
+            await otherProcess.close()
+        }
+        #expect(notified.withLock { $0 } == 1)
+        await listener.close()
+        listening.cancel()
         await server.shutdown()
         await fixture.close()
     }

@@ -33,9 +33,9 @@ public enum ReviewService {
         )
     }
 
-    /// Check workers only: no review methods (the built-in `sys.*` still answer). Their
-    /// outbox relay only polls: the review service's own relay is woken by each decision's
-    /// commit, and eight workers' relays woken by it too raced for every message.
+    /// Check workers only: no review methods (the built-in `sys.*` still answer). Each worker
+    /// process's relay delivers the decisions that process commits, woken in-process; it does
+    /// not LISTEN, or eight workers' relays would wake on every NOTIFY and race.
     public static func workerDefinition(settings: ReviewSettings?) -> ServiceDefinition {
         ServiceDefinition(
             service: .review,

@@ -211,7 +211,7 @@ struct ReviewStore: Sendable {
         let opinion = "approved automatically: all \(results.count) checks passed"
         let system = StaffRef(id: "system", name: "automated checks", role: "system")
         let messages = try approvalMessages(submission: submission, approvedBy: system, opinion: opinion)
-        let rows = try await database.query("""
+        let rows = try await database.withConnection { connection in try await connection.query("""
             WITH completed AS (\(queue.completion(of: job)) RETURNING id),
             decided AS (
                 UPDATE review_tasks SET state = 'approved_automatically', checked_at = now(), decided_at = now()
@@ -238,8 +238,8 @@ struct ReviewStore: Sendable {
             SELECT (SELECT count(*) FROM completed)::int8 AS completed,
                    (SELECT count(*) FROM decided)::int8 AS decided,
                    (SELECT state FROM review_tasks WHERE id = \(task.id)) AS state_before,
-                   (\(Outbox.wakingRelays(after: "sent"))) AS woken
-            """)
+                   (\(Outbox.wakingRelays(after: "sent", on: connection))) AS woken
+            """) }
         guard let row = rows.first, try row.decode(Int64.self, column: "completed") == 1 else { throw JobLeaseLost(jobID: job.id) }
         if try row.decode(Int64.self, column: "decided") == 1 { return .approvedAutomatically }
         // Already decided (the job ran before and committed), withdrawn, or gone.

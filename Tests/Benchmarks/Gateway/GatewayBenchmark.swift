@@ -440,26 +440,11 @@ struct Bench: Sendable {
 
     /// CPU seconds (user + system) used so far by each part and by all of Postgres's processes.
     func cpuSeconds() -> [String: Double] {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        func seconds(_ pid: Int32) -> Double? {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            // Fields after the command name: state is the 3rd field of the line, utime the 14th, stime the 15th.
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-            return (user + system) / ticks
-        }
         var result: [String: Double] = [:]
         for part in OneStopSystem.Part.allCases {
-            if let pid = system.pid(part), let used = seconds(pid) { result[part.rawValue] = used }
+            if let pid = system.pid(part), let used = ProcessCPU.seconds(pid) { result[part.rawValue] = used }
         }
-        var postgres = 0.0
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(entry), let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8),
-                  comm.hasPrefix("postgres") else { continue }
-            postgres += seconds(pid) ?? 0
-        }
-        result["postgres"] = postgres
+        result["postgres"] = ProcessCPU.postgresSeconds()
         return result
     }
 
