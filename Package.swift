@@ -206,6 +206,7 @@ let serviceExtras: [String: [Target.Dependency]] = [
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "_CryptoExtras", package: "swift-crypto"),
         .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        "Sealing",
     ],
     "Intake": ["Identity", "Sealing", .product(name: "Crypto", package: "swift-crypto")],
     "Review": ["Identity"],

@@ -82,6 +82,9 @@ public struct QueueWorker: Service {
         let finished = FinishedJobs()
         let listener = PostgresListener(configuration: listenerConfiguration, channels: [WorkQueue.notifyChannel], logger: logger)
         let queueName = queue.name
+        // Jobs enqueued through this process's pool wake it directly, without a NOTIFY.
+        let local = queue.database.commitSignals.listen(queue.localChannel) { wake.signal() }
+        defer { local.cancel() }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {

@@ -36,6 +36,9 @@ public struct WorkQueue: Sendable {
     public let name: String
     public let database: PostgresPool
 
+    /// The `CommitSignals` channel of this queue's workers in this process.
+    var localChannel: String { "\(Self.notifyChannel):\(name)" }
+
     public init(name: String, database: PostgresPool) {
         self.name = name
         self.database = database
@@ -52,6 +55,10 @@ public struct WorkQueue: Sendable {
         dedupeKey: String? = nil,
         on connection: PostgresConnection
     ) async throws -> Int64? {
+        // A worker of this queue in the writer's own process is woken directly; NOTIFY, which
+        // makes the commit wait for every other notifying commit in the cluster, only reaches
+        // workers elsewhere when this process has none.
+        let announce: SQL = connection.wakeAfterCommit(localChannel) ? "" : ", pg_notify('messaging_jobs', \(name))"
         let rows = try await connection.query("""
             WITH added AS (
                 INSERT INTO messaging_jobs (queue, payload, priority, run_at, max_attempts, dedupe_key)
@@ -59,7 +66,7 @@ public struct WorkQueue: Sendable {
                 ON CONFLICT (dedupe_key) DO NOTHING
                 RETURNING id
             )
-            SELECT id, pg_notify('messaging_jobs', \(name)) FROM added
+            SELECT id\(announce) FROM added
             """)
         return try rows.first?.decode(Int64.self, column: "id")
     }

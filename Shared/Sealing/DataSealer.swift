@@ -63,7 +63,7 @@ public struct DataSealer: Sendable {
 /// hash reveals nothing (a phone number's space is small enough to enumerate a plain hash).
 public func keyedLookupHash(_ value: String, kind: String, key: Data) -> String {
     let code = HMAC<SHA256>.authenticationCode(for: Data("\(kind):\(value)".utf8), using: SymmetricKey(data: key))
-    return code.map { String(format: "%02x", $0) }.joined()
+    return Hex.lowercase(code)
 }
 
 public struct SealingError: Error, CustomStringConvertible {

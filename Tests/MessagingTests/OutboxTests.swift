@@ -239,22 +239,26 @@ struct OutboxTests {
 
     @Test func deadLettersAfterTheRetryBudgetAreReplayedByOperations() async throws {
         let fixture = try await MessagingFixture.make()
-        let port = try await unusedPort()
+        // Held, never listening: nothing else can take the port while the relay fails against it.
+        let down = try RefusingPort()
         try await fixture.enqueue(6, keys: 3)
-        try await withRelays([fixture.relay(to: port, maxAttempts: 2)]) {
+        let operations = MessagingOperations(database: fixture.sender)
+        try await withRelays([fixture.relay(to: down.port, maxAttempts: 2)]) {
             // The head of each key dies first; the next of the key then fails in turn.
             #expect(try await waitUntil(timeout: .seconds(60)) { try await fixture.outboxCounts().dead == 6 })
-            let operations = MessagingOperations(database: fixture.sender)
             let letters = try await operations.deadLetters()
             #expect(letters.count == 6)
             #expect(letters.allSatisfy { $0.attempts == 2 && ($0.lastError ?? "").contains("receiver") })
             #expect(try await operations.backlog().dead == 6)
-
-            let server = try await fixture.startReceiver(port: port)
-            #expect(try await operations.replayDeadLetters(ids: nil) == 6)
-            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == 6 })
-            await server.shutdown()
         }
+        // The receiver is back (on a port of its own) and operations replay the dead letters.
+        let server = try await fixture.startReceiver()
+        try await withRelays([fixture.relay(to: server.localAddress!.port!, maxAttempts: 2)]) {
+            let replayed = try await operations.replayDeadLetters(ids: nil)
+            #expect(replayed == 6)
+            #expect(try await waitUntil { try await fixture.outboxCounts().delivered == 6 })
+        }
+        await server.shutdown()
         #expect(try await fixture.expectExactlyOnceInOrder(6, keys: 3) == [])
         await fixture.close()
     }

@@ -116,4 +116,35 @@ struct WorkQueueTests {
         #expect(try await queue.depth() == 1)
         await pool.close()
     }
+    /// A job enqueued through the pool of a process that runs a worker of its queue wakes that
+    /// worker directly; a job from another process (another pool) is announced by NOTIFY.
+    @Test func aJobWakesItsOwnProcesssWorkerWithoutANotifyAndOthersByNotify() async throws {
+        let (configuration, pool, queue) = try await makeQueue()
+        let heard = Mutex(0)
+        let listener = PostgresListener(configuration: configuration, channels: [WorkQueue.notifyChannel], logger: quietLogger)
+        let listening = Task {
+            for try await note in listener.notifications() where note.kind == .notification { heard.withLock { $0 += 1 } }
+        }
+        let ran = Mutex(0)
+        let worker = QueueWorker(
+            queue: queue, listenerConfiguration: configuration, workerName: "test-worker",
+            configuration: QueueWorkerConfiguration(concurrency: 2, pollInterval: .seconds(30)),
+            logger: quietLogger
+        ) { _ in ran.withLock { $0 += 1 } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            try await Task.sleep(for: .milliseconds(300))  // its first claim found nothing; it sleeps
+            try await queue.enqueue(["from": "this process"])
+            #expect(try await waitUntil(timeout: .seconds(3)) { ran.withLock { $0 } == 1 }, "woken by its own pool's commit")
+            let otherProcess = PostgresPool(configuration: configuration, maxConnections: 2, logger: quietLogger)
+            try await WorkQueue(name: queue.name, database: otherProcess).enqueue(["from": "another process"])
+            #expect(try await waitUntil(timeout: .seconds(3)) { ran.withLock { $0 } == 2 }, "woken by the other process's NOTIFY")
+            await otherProcess.close()
+            group.cancelAll()
+        }
+        #expect(heard.withLock { $0 } == 1)
+        await listener.close()
+        listening.cancel()
+        await pool.close()
+    }
 }

@@ -300,7 +300,7 @@ struct ComplaintsHandlers: Sendable {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: instant)
-        return String(format: "%04d-%02d-%02d %02d:%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+        return "\((c.year ?? 0).zeroPadded(4))-\((c.month ?? 0).zeroPadded(2))-\((c.day ?? 0).zeroPadded(2)) \((c.hour ?? 0).zeroPadded(2)):\((c.minute ?? 0).zeroPadded(2))"
     }
 
     // MARK: Helpers

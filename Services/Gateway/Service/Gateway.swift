@@ -2,6 +2,7 @@ import Contracts
 import Hummingbird
 import JSONCoding
 import LineProtocol
+import Sealing
 import Logging
 import ServiceKit
 
@@ -103,7 +104,7 @@ struct Gateway: Sendable {
     static func traceparent(for requestID: String) -> String {
         let hex = requestID.replacingOccurrences(of: "-", with: "").lowercased()
         let traceID = String((hex + String(repeating: "0", count: 32)).prefix(32))
-        let spanID = String(SecureRandom.bytes(8).map { String(format: "%02x", $0) }.joined())
+        let spanID = Hex.lowercase(SecureRandom.bytes(8))
         return "00-\(traceID)-\(spanID)-01"
     }
 }

@@ -13,7 +13,7 @@ enum TrackingNumber {
 
     static func make(day: LocalDate, sequence: Int64) -> String {
         let (year, month, day) = day.components
-        let body = String(format: "%04d%02d%02d", year, month, day) + String(format: "%06lld", sequence)
+        let body = year.zeroPadded(4) + month.zeroPadded(2) + day.zeroPadded(2) + sequence.zeroPadded(6)
         return String(body.prefix(8)) + "-" + String(body.dropFirst(8)) + "-" + String(checkCharacter(for: body))
     }
 

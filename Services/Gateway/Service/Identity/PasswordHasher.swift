@@ -1,4 +1,5 @@
 import Crypto
+import Sealing
 import NIOPosix
 import _CryptoExtras
 
@@ -87,7 +88,7 @@ enum SecureRandom {
     }
 
     static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.lowercase(SHA256.hash(data: Array(text.utf8)))
     }
 }
 
