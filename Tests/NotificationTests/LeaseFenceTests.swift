@@ -13,28 +13,31 @@ import Foundation
 @Suite("Notification: a delivery whose job passed to another worker is not sent by the first")
 struct LeaseFenceTests {
     @Test func aJobTakenOverWhileItWaitedForTheRateLimitIsLeftToItsNewHolder() async throws {
-        // One SMS a second: the second message waits about a second in the rate limiter, its job
-        // claimed and running. The test hands that job to "another worker" meanwhile, as a
-        // claim after an expired lease would.
+        // One SMS a second: the second message, sent right after the first, waits about a second
+        // in the rate limiter, its job claimed and running. The test hands that job to "another
+        // worker" meanwhile, as a claim after an expired lease would. (Sending the second only
+        // after the first settled left no wait on a loaded machine: the token was back by then.)
         try await NotificationHarness.run(settings: [
             "ONESTOP_SMS_RATE_PER_SECOND": "1", "ONESTOP_NOTIFY_RATE_BURST": "1", "ONESTOP_NOTIFY_LEASE_SECONDS": "4",
         ]) { harness in
             _ = try await harness.send(acceptedParams(key: "fence/1", email: nil, channels: [.sms]))
-            try await harness.waitUntilSettled(key: "fence/1")
             _ = try await harness.send(acceptedParams(key: "fence/2", email: nil, channels: [.sms]))
 
             var taken = 0
             let deadline = ContinuousClock.now + .seconds(5)
             while taken == 0, ContinuousClock.now < deadline {
                 taken = try await harness.database.execute("""
-                    UPDATE messaging_jobs SET worker = 'another-worker', lease_until = now() + interval '1 second'
-                    WHERE queue = 'notification.delivery' AND status = 'running'
+                    UPDATE messaging_jobs j SET worker = 'another-worker', lease_until = now() + interval '1 second'
+                    FROM notification_deliveries d JOIN notification_messages m ON m.id = d.message_id
+                    WHERE m.key = 'fence/2' AND j.dedupe_key = 'notification/' || d.id::text || '/1'
+                      AND j.queue = 'notification.delivery' AND j.status = 'running'
                     """)
                 if taken == 0 { try await Task.sleep(for: .milliseconds(5)) }
             }
             #expect(taken == 1, "the second delivery's job must be found running while it waits for the rate limit")
 
             // "another-worker" never finishes: after its lease the job is claimed again and sent once.
+            try await harness.waitUntilSettled(key: "fence/1")
             let status = try await harness.waitUntilSettled(key: "fence/2", timeout: .seconds(20))
             #expect(status.deliveries.map(\.status) == ["sent"])
             try await Task.sleep(for: .milliseconds(500))

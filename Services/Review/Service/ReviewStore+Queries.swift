@@ -208,9 +208,8 @@ extension ReviewStore {
                        count(*) FILTER (WHERE c.outcome = 'flagged')::int8 AS flagged,
                        count(*) FILTER (WHERE c.outcome = 'could_not_verify')::int8 AS cnv
                 FROM review_check_results c JOIN review_tasks t ON t.id = c.task_id
-                WHERE (\(since)::timestamptz IS NULL OR t.created_at >= \(since))
+                WHERE c.outcome <> 'passed' AND (\(since)::timestamptz IS NULL OR t.created_at >= \(since))
                 GROUP BY c.rule_id
-                HAVING count(*) FILTER (WHERE c.outcome <> 'passed') > 0
                 ORDER BY c.rule_id
                 """).map { row in
                 ReviewStats.RuleCount(

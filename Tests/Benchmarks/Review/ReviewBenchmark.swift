@@ -30,11 +30,11 @@ struct ReviewBenchmark: AsyncParsableCommand {
     @Option(help: "Milliseconds the external verifier takes.")
     var verifierMilliseconds = 20
     @Option(help: "Tasks in the run without an external call.")
-    var localTasks = 4000
+    var localTasks = 8000
     @Option(help: "Worker processes in the run without an external call.")
     var localProcesses = 2
     @Option(help: "Concurrency of each process in the run without an external call.")
-    var localConcurrency = 8
+    var localConcurrency = 16
 
     struct Row {
         var scenario: String
