@@ -104,13 +104,13 @@ enum RPCParams {
         case (.keyNotFound(let key, let context), .chinese):
             return "\(path(context.codingPath + [key]))：必填，但未提供"
         case (.typeMismatch(let type, let context), .english):
-            return "\(path(context.codingPath)): expected \(describe(type))"
+            return "\(path(context.codingPath)): expected \(describe(type, in: .english))"
         case (.typeMismatch(let type, let context), .chinese):
-            return "\(path(context.codingPath))：应为\(describeInChinese(type))"
+            return "\(path(context.codingPath))：应为\(describe(type, in: .chinese))"
         case (.valueNotFound(let type, let context), .english):
-            return "\(path(context.codingPath)): expected \(describe(type)), got null"
+            return "\(path(context.codingPath)): expected \(describe(type, in: .english)), got null"
         case (.valueNotFound(let type, let context), .chinese):
-            return "\(path(context.codingPath))：应为\(describeInChinese(type))，不能为 null"
+            return "\(path(context.codingPath))：应为\(describe(type, in: .chinese))，不能为 null"
         case (.dataCorrupted(let context), .english):
             return "\(path(context.codingPath)): \(context.debugDescription)"
         case (.dataCorrupted(let context), .chinese):
@@ -122,28 +122,19 @@ enum RPCParams {
         }
     }
 
-    private static func describe(_ type: Any.Type) -> String {
+    /// What a value of `type` is called, in the wording asked for.
+    private static func describe(_ type: Any.Type, in wording: Wording) -> String {
+        let name: (english: String, chinese: String)
         switch type {
-        case is String.Type: "a string"
-        case is Bool.Type: "true or false"
+        case is String.Type: name = ("a string", "字符串")
+        case is Bool.Type: name = ("true or false", "true 或 false")
         case is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
-             is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type: "an integer"
-        case is Double.Type, is Float.Type: "a number"
+             is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type: name = ("an integer", "整数")
+        case is Double.Type, is Float.Type: name = ("a number", "数字")
         default:
-            String(describing: type).contains("Array") ? "a list" : "an object"
+            name = String(describing: type).contains("Array") ? ("a list", "列表") : ("an object", "对象")
         }
-    }
-
-    private static func describeInChinese(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "字符串"
-        case is Bool.Type: "true 或 false"
-        case is Int.Type, is Int64.Type, is Int32.Type, is Int16.Type, is Int8.Type,
-             is UInt.Type, is UInt64.Type, is UInt32.Type, is UInt16.Type, is UInt8.Type: "整数"
-        case is Double.Type, is Float.Type: "数字"
-        default:
-            String(describing: type).contains("Array") ? "列表" : "对象"
-        }
+        return wording == .english ? name.english : name.chinese
     }
 }
 
