@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,13 +18,22 @@ public func freeLocalPort() throws -> Int {
 /// port merely found free could be taken by a server of a test running alongside.
 public final class RefusingPort: Sendable {
     public let port: Int
-    private let descriptor: Int32
+    private let descriptor: Mutex<Int32?>
 
     public init() throws {
-        (descriptor, port) = try boundLoopbackSocket()
+        let (fd, port) = try boundLoopbackSocket()
+        self.port = port
+        descriptor = Mutex(fd)
     }
 
-    deinit { close(descriptor) }
+    /// Lets the port go, for a test that starts the missing service on it right away (the
+    /// moment in between is far shorter than a test's wait, when another test's server could
+    /// take a port merely found free).
+    public func release() {
+        if let fd = descriptor.withLock({ fd in defer { fd = nil }; return fd }) { close(fd) }
+    }
+
+    deinit { release() }
 }
 
 private func boundLoopbackSocket() throws -> (Int32, Int) {

@@ -138,14 +138,6 @@ func waitUntil(timeout: Duration = .seconds(60), _ condition: () async throws ->
     return try await condition()
 }
 
-/// A port nothing listens on (bound, then released).
-func unusedPort() async throws -> Int {
-    let server = RPCServer(configuration: RPCServerConfiguration(serviceName: "x"), methods: RPCMethodTable(), logger: quietLogger)
-    let port = try await server.start().port!
-    await server.shutdown(gracePeriod: .zero)
-    return port
-}
-
 /// Runs a relay in a child task for the duration of `body`.
 func withRelays<T: Sendable>(_ relays: [OutboxRelay], _ body: () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in

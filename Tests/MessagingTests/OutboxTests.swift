@@ -66,14 +66,17 @@ struct OutboxTests {
 
     @Test func aBacklogDrainsInOrderWhenTheReceiverReturns() async throws {
         let fixture = try await MessagingFixture.make()
-        let port = try await unusedPort()
+        // Held until the receiver returns: a port merely found free was once taken by another
+        // test's receiver, which then got this test's messages.
+        let down = try RefusingPort()
         let count = 300, keys = 10
-        try await withRelays([fixture.relay(to: port)]) {
+        try await withRelays([fixture.relay(to: down.port)]) {
             try await fixture.enqueue(count, keys: keys)
             try await Task.sleep(for: .milliseconds(1500))
             let waiting = try await fixture.outboxCounts()
             #expect(waiting.pending == count, "nothing can be delivered while the receiver is down")
-            let server = try await fixture.startReceiver(port: port)
+            down.release()
+            let server = try await fixture.startReceiver(port: down.port)
             #expect(try await waitUntil { try await fixture.outboxCounts().delivered == count })
             await server.shutdown()
         }

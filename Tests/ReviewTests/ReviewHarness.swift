@@ -126,7 +126,10 @@ struct ReviewHarness: Sendable {
         let database = try await PostgresCluster.shared().createDatabase(prefix: "review")
         let peers = PeerStubs()
         var targets = try await peers.start()
-        if !intakeReachable { targets.intake = RPCTarget(host: "127.0.0.1", port: try await unusedPort()) }
+        // Held for the whole run, so no other test's server can take it and answer.
+        let refusing = intakeReachable ? nil : try RefusingPort()
+        if let refusing { targets.intake = RPCTarget(host: "127.0.0.1", port: refusing.port) }
+        defer { withExtendedLifetime(refusing) {} }
         let peerTargets: [OneStopService: [RPCTarget]] = [.intake: [targets.intake], .routing: [targets.routing]]
         var configuration = ServiceConfiguration.forTesting(service: .review, databaseURL: database.connectionString, peers: peerTargets)
         configuration.outbox.pollInterval = .milliseconds(100)
@@ -274,14 +277,6 @@ func waitUntil(timeout: Duration = .seconds(30), _ condition: () async throws ->
         try await Task.sleep(for: .milliseconds(25))
     }
     return try await condition()
-}
-
-/// A port nothing listens on (bound, then released).
-func unusedPort() async throws -> Int {
-    let server = RPCServer(configuration: RPCServerConfiguration(serviceName: "x"), methods: RPCMethodTable(), logger: quietLogger)
-    let port = try await server.start().port!
-    await server.shutdown(gracePeriod: .zero)
-    return port
 }
 
 /// The RPC error kind a call failed with (nil when it succeeded).

@@ -45,7 +45,9 @@ struct WorkerTests {
     }
 
     @Test func aVerifierThatIsDownCouldNotVerifyAndAPersonDecides() async throws {
-        let port = try await unusedPort()
+        let down = try RefusingPort()
+        let port = down.port
+        defer { withExtendedLifetime(down) {} }
         try await ReviewHarness.run(settings: ReviewHarness.settings(verifier: Self.verifierURL(port))) { h in
             try await h.addReviewer("r1")
             let submitted = try await h.submit(submission(autoApproval: true))
