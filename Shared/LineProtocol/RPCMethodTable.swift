@@ -98,28 +98,24 @@ enum RPCParams {
                 return path + "." + key.stringValue
             }
         }
-        switch (error, wording) {
-        case (.keyNotFound(let key, let context), .english):
-            return "\(path(context.codingPath + [key])): required but missing"
-        case (.keyNotFound(let key, let context), .chinese):
-            return "\(path(context.codingPath + [key]))：必填，但未提供"
-        case (.typeMismatch(let type, let context), .english):
-            return "\(path(context.codingPath)): expected \(describe(type, in: .english))"
-        case (.typeMismatch(let type, let context), .chinese):
-            return "\(path(context.codingPath))：应为\(describe(type, in: .chinese))"
-        case (.valueNotFound(let type, let context), .english):
-            return "\(path(context.codingPath)): expected \(describe(type, in: .english)), got null"
-        case (.valueNotFound(let type, let context), .chinese):
-            return "\(path(context.codingPath))：应为\(describe(type, in: .chinese))，不能为 null"
-        case (.dataCorrupted(let context), .english):
-            return "\(path(context.codingPath)): \(context.debugDescription)"
-        case (.dataCorrupted(let context), .chinese):
-            return "\(path(context.codingPath))：取值无效（\(context.debugDescription)）"
-        case (_, .english):
-            return "params are invalid: \(error)"
-        case (_, .chinese):
-            return "参数无效：\(error)"
+        let text: (english: String, chinese: String)
+        switch error {
+        case .keyNotFound(let key, let context):
+            let at = path(context.codingPath + [key])
+            text = ("\(at): required but missing", "\(at)：必填，但未提供")
+        case .typeMismatch(let type, let context):
+            let at = path(context.codingPath)
+            text = ("\(at): expected \(describe(type, in: .english))", "\(at)：应为\(describe(type, in: .chinese))")
+        case .valueNotFound(let type, let context):
+            let at = path(context.codingPath)
+            text = ("\(at): expected \(describe(type, in: .english)), got null", "\(at)：应为\(describe(type, in: .chinese))，不能为 null")
+        case .dataCorrupted(let context):
+            let at = path(context.codingPath)
+            text = ("\(at): \(context.debugDescription)", "\(at)：取值无效（\(context.debugDescription)）")
+        @unknown default:
+            text = ("params are invalid: \(error)", "参数无效：\(error)")
         }
+        return wording == .english ? text.english : text.chinese
     }
 
     /// What a value of `type` is called, in the wording asked for.
