@@ -13,14 +13,17 @@ import Foundation
 @Suite("Notification: a delivery whose job passed to another worker is not sent by the first")
 struct LeaseFenceTests {
     @Test func aJobTakenOverWhileItWaitedForTheRateLimitIsLeftToItsNewHolder() async throws {
-        // One SMS a second: the second message, sent right after the first, waits about a second
+        // One SMS a second: the second message, sent as soon as the first arrived, waits about a second
         // in the rate limiter, its job claimed and running. The test hands that job to "another
         // worker" meanwhile, as a claim after an expired lease would. (Sending the second only
         // after the first settled left no wait on a loaded machine: the token was back by then.)
         try await NotificationHarness.run(settings: [
             "ONESTOP_SMS_RATE_PER_SECOND": "1", "ONESTOP_NOTIFY_RATE_BURST": "1", "ONESTOP_NOTIFY_LEASE_SECONDS": "4",
         ]) { harness in
+            // The first must take the token: sent together, the second's job sometimes ran first.
             _ = try await harness.send(acceptedParams(key: "fence/1", email: nil, channels: [.sms]))
+            let firstSent = ContinuousClock.now + .seconds(5)
+            while harness.sms.records().isEmpty, ContinuousClock.now < firstSent { try await Task.sleep(for: .milliseconds(5)) }
             _ = try await harness.send(acceptedParams(key: "fence/2", email: nil, channels: [.sms]))
 
             var taken = 0
