@@ -48,7 +48,7 @@ public enum Outbox {
     /// The `INSERT … RETURNING id` that adds `messages`, for a caller that writes them as a
     /// data-modifying CTE of a larger statement (one round trip and one commit for a change and
     /// its messages). They are written only when `condition` (SQL, e.g. `EXISTS (SELECT 1 FROM
-    /// done)`) holds. Finish the statement with `wakingRelays(after:)` naming the CTE.
+    /// done)`) holds. Finish the statement with `wakingRelays(after:on:)` naming the CTE.
     public static func insertion(_ messages: [OutboxMessage], sealedWith sealing: (any OutboxSealing)? = nil, onlyIf condition: SQL = "true") throws -> SQL {
         var rows: SQL = ""
         for (index, message) in messages.enumerated() {

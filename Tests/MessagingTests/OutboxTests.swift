@@ -114,11 +114,14 @@ struct OutboxTests {
                 notified.withLock { $0 += 1 }
             }
         }
-        let relay = fixture.relay(to: server.localAddress!.port!, pollInterval: .seconds(30), wakesOnNotify: false)
+        // Its poll is far longer than the wait below: only a wake can deliver in time. (The wait
+        // was 3 s, which a loaded CI machine once needed more than for five deliveries of one key,
+        // each a claim, a call and a record one after another.)
+        let relay = fixture.relay(to: server.localAddress!.port!, pollInterval: .seconds(120), wakesOnNotify: false)
         try await withRelays([relay]) {
             try await Task.sleep(for: .milliseconds(300))  // its first round found nothing; it sleeps
             try await fixture.enqueue(5, keys: 1)
-            #expect(try await waitUntil(timeout: .seconds(3)) { try await fixture.outboxCounts().delivered == 5 }, "woken by its own pool's commit")
+            #expect(try await waitUntil(timeout: .seconds(30)) { try await fixture.outboxCounts().delivered == 5 }, "woken by its own pool's commit")
             // A writer in another process still says NOTIFY; the listener hears that one only.
             let otherProcess = PostgresPool(configuration: fixture.senderConfiguration, maxConnections: 2, logger: quietLogger)
             try await fixture.enqueue(1, keys: 1, through: otherProcess)
