@@ -22,7 +22,7 @@ struct ReviewFlowTests {
             let task = try await h.task(submitted.taskId)
             #expect(task.decision?.decidedBy == "system")
             #expect(task.decision?.automatic == true)
-            #expect(task.checks.allSatisfy { $0.outcome == .passed })
+            #expect(task.checks.allSatisfy { $0.outcome == .passed && $0.checkedAt != nil })
             #expect(Set(task.checks.map(\.ruleId)).isSuperset(of: [
                 "identity.document", "fields.required", "materials.count", "duplicate.open_case",
                 "risk.amount.high", "risk.watchlist", "risk.rejections.repeated",

@@ -1,4 +1,5 @@
 import Contracts
+import JSONCoding
 import LineProtocol
 import Postgres
 import ServiceKit
@@ -133,7 +134,8 @@ extension ReviewStore {
         }
         return try await database.withConnection { connection in
             let rows = try await connection.query("""
-                SELECT \(Self.summaryColumns), t.applicant_name, t.applicant_id_masked, t.submission, t.identity_checks
+                SELECT \(Self.summaryColumns), t.applicant_name, t.applicant_id_masked, t.submission, t.identity_checks,
+                       t.check_results, t.checked_at
                 FROM review_tasks t WHERE \(filter) ORDER BY t.round DESC LIMIT 1
                 """)
             guard let row = rows.first else {
@@ -141,16 +143,12 @@ extension ReviewStore {
             }
             let summary = try Self.summary(row)
             let stored = try Self.storedTask(row)
-            let checks = try await connection.query("""
-                SELECT rule_id, outcome, detail, checked_at FROM review_check_results WHERE task_id = \(stored.id) ORDER BY rule_id
-                """).map { row in
-                ReviewCheckResult(
-                    ruleId: try row.decode(String.self, column: "rule_id"),
-                    outcome: ReviewCheckOutcome(rawValue: try row.decode(String.self, column: "outcome")) ?? .couldNotVerify,
-                    detail: try row.decode(String.self, column: "detail"),
-                    checkedAt: try row.decode(Date.self, column: "checked_at")
-                )
-            }
+            let checkedAt = try row.decode(Date?.self, column: "checked_at")
+            let checks = try row.decode(PostgresJSONB?.self, column: "check_results").map { stored in
+                try JSONValueDecoder().decode([ReviewCheckResult].self, from: JSON.parse(stored.rawJSON))
+                    .map { ReviewCheckResult(ruleId: $0.ruleId, outcome: $0.outcome, detail: $0.detail, checkedAt: checkedAt) }
+                    .sorted { $0.ruleId < $1.ruleId }
+            } ?? []
             let decision = try await connection.query("""
                 SELECT decision, decided_by, automatic, opinion, reasons, items, decided_at FROM review_decisions WHERE task_id = \(stored.id)
                 """).first.map { row in

@@ -153,16 +153,24 @@ struct ReviewStore: Sendable {
     /// What a check job reads before it runs the checks, in one round trip: the task, and the
     /// customer's rejections within each of `rejectionWindows` days (the repeated-rejection
     /// rules), in the same order.
+    ///
+    /// One scalar subquery per window, not an `unnest` of them all: with an array parameter the
+    /// generic plan looked costlier than a custom one, so Postgres planned the statement afresh
+    /// on every call, which took three times as long as running it. The windows come from the
+    /// rules file, so the statement's text stays the same and its plan is kept.
     func checkInputs(taskID: UUID, rejectionWindows: [Int]) async throws -> (task: StoredTask, rejections: [Int])? {
+        var windows: SQL = ""
+        for (index, days) in rejectionWindows.enumerated() {
+            if index > 0 { windows += ", " }
+            windows += """
+                (SELECT count(*) FROM review_decisions d
+                 WHERE d.customer_key = t.customer_key AND d.decision = 'reject'
+                   AND d.decided_at > now() - make_interval(days => \(days)::int4))
+                """
+        }
         let rows = try await database.query("""
             SELECT t.id, t.case_id, t.state, t.submission, t.identity_checks, t.assigned_reviewer, t.assigned_at, t.created_at,
-                   ARRAY(
-                       SELECT (SELECT count(*) FROM review_decisions d
-                               WHERE d.customer_key = t.customer_key AND d.decision = 'reject'
-                                 AND d.decided_at > now() - make_interval(days => w.days::int4))
-                       FROM unnest(\(rejectionWindows)::int8[]) WITH ORDINALITY AS w (days, position)
-                       ORDER BY w.position
-                   )::int8[] AS rejections
+                   ARRAY[\(windows)]::int8[] AS rejections
             FROM review_tasks t WHERE t.id = \(taskID)
             """)
         guard let row = rows.first else { return nil }
@@ -188,8 +196,10 @@ struct ReviewStore: Sendable {
                 try await queue.complete(job, on: connection)
                 return task.state
             }
-            try await connection.execute("INSERT INTO review_check_results (task_id, rule_id, outcome, detail) \(Self.resultRows(results, of: task.id))")
-            try await connection.execute("UPDATE review_tasks SET checked_at = now() WHERE id = \(task.id)")
+            if !flagged.isEmpty {
+                try await connection.execute("INSERT INTO review_check_results (task_id, rule_id, outcome, detail) \(Self.flagRows(flagged, of: task.id))")
+            }
+            try await connection.execute("UPDATE review_tasks SET checked_at = now(), check_results = \(try Self.resultsJSON(results)) WHERE id = \(task.id)")
             try await audit(
                 task: task.id, actor: .system, action: "checked", before: ["state": "checking"],
                 after: ["flagged": .array(flagged.map { .string($0.ruleId) })], on: connection
@@ -202,9 +212,9 @@ struct ReviewStore: Sendable {
     }
 
     /// The common path as one statement, so one round trip and one commit: the job's
-    /// completion, the task's state, its check results, the system's decision, the audit row and
+    /// completion, the task's state and check results, the system's decision, the audit row and
     /// both messages happen together, and only while the job is this worker's and the task is
-    /// still being checked.
+    /// still being checked. Nothing was flagged, so `review_check_results` gets no row.
     private func approveAutomatically(job: Job, task: StoredTask, results: [ReviewCheckResult]) async throws -> ReviewTaskState? {
         let submission = task.submission
         let reasons = results.map { "\($0.ruleId): \($0.outcome.rawValue)" }
@@ -214,13 +224,10 @@ struct ReviewStore: Sendable {
         let rows = try await database.withConnection { connection in try await connection.query("""
             WITH completed AS (\(queue.completion(of: job)) RETURNING id),
             decided AS (
-                UPDATE review_tasks SET state = 'approved_automatically', checked_at = now(), decided_at = now()
+                UPDATE review_tasks SET state = 'approved_automatically', checked_at = now(), decided_at = now(),
+                                        check_results = \(try Self.resultsJSON(results))
                 WHERE id = \(task.id) AND state = 'checking' AND EXISTS (SELECT 1 FROM completed)
                 RETURNING id
-            ),
-            checked AS (
-                INSERT INTO review_check_results (task_id, rule_id, outcome, detail)
-                \(Self.resultRows(results, of: task.id, onlyIf: "EXISTS (SELECT 1 FROM decided)"))
             ),
             recorded AS (
                 INSERT INTO review_decisions (task_id, decision, decided_by, decided_role, automatic, opinion, reasons, customer_key, submitted_at)
@@ -246,13 +253,20 @@ struct ReviewStore: Sendable {
         return try row.decode(String?.self, column: "state_before").flatMap(ReviewTaskState.init(rawValue:))
     }
 
-    /// `SELECT` rows for `review_check_results (task_id, rule_id, outcome, detail)`; a result
-    /// stored before (a job run again) is replaced.
-    static func resultRows(_ results: [ReviewCheckResult], of taskID: UUID, onlyIf condition: SQL = "true") -> SQL {
+    /// Every result of a task, for `review_tasks.check_results`. They were all checked at the
+    /// task's `checked_at`, so the elements leave their own time out.
+    static func resultsJSON(_ results: [ReviewCheckResult]) throws -> PostgresJSONB {
+        let elements = results.map { ReviewCheckResult(ruleId: $0.ruleId, outcome: $0.outcome, detail: $0.detail) }
+        return PostgresJSONB(rawJSON: try JSONValueEncoder().encode(elements).jsonString)
+    }
+
+    /// `SELECT` rows for `review_check_results (task_id, rule_id, outcome, detail)`, which holds
+    /// only results that did not pass (the flags by rule); a flag stored before (a job run
+    /// again) is replaced.
+    static func flagRows(_ flags: [ReviewCheckResult], of taskID: UUID) -> SQL {
         """
         SELECT \(taskID), r.rule_id, r.outcome, r.detail
-        FROM unnest(\(results.map(\.ruleId)), \(results.map(\.outcome.rawValue)), \(results.map(\.detail))) AS r (rule_id, outcome, detail)
-        WHERE \(condition)
+        FROM unnest(\(flags.map(\.ruleId)), \(flags.map(\.outcome.rawValue)), \(flags.map(\.detail))) AS r (rule_id, outcome, detail)
         ON CONFLICT (task_id, rule_id) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, checked_at = now()
         """
     }
