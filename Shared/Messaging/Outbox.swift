@@ -26,7 +26,7 @@ public enum Outbox {
         method: String,
         params: JSON,
         aggregateKey: String,
-        messageID: UUID = UUID(),
+        messageID: UUID = .v7(),
         sealedWith sealing: (any OutboxSealing)? = nil,
         on connection: PostgresConnection
     ) async throws -> UUID {
@@ -85,7 +85,7 @@ public enum Outbox {
         _ params: M.Params,
         to destination: String,
         aggregateKey: String,
-        messageID: UUID = UUID(),
+        messageID: UUID = .v7(),
         sealedWith sealing: (any OutboxSealing)? = nil,
         on connection: PostgresConnection
     ) async throws -> UUID {
@@ -110,7 +110,7 @@ public struct OutboxMessage: Sendable {
     public var messageID: UUID
 
     /// Fails when `params` is not a JSON object (every method takes named params).
-    public init(destination: String, method: String, params: JSON, aggregateKey: String, messageID: UUID = UUID()) throws {
+    public init(destination: String, method: String, params: JSON, aggregateKey: String, messageID: UUID = .v7()) throws {
         guard case .object = params else {
             throw RPCError.invalidParams("outbox params for \(method) must be a JSON object")
         }
@@ -122,7 +122,7 @@ public struct OutboxMessage: Sendable {
     }
 
     /// A typed message for a method defined in `Contracts`.
-    public init<M: RPCMethod>(_ method: M.Type, _ params: M.Params, to destination: String, aggregateKey: String, messageID: UUID = UUID()) throws {
+    public init<M: RPCMethod>(_ method: M.Type, _ params: M.Params, to destination: String, aggregateKey: String, messageID: UUID = .v7()) throws {
         try self.init(destination: destination, method: M.name, params: JSONValueEncoder().encode(params), aggregateKey: aggregateKey, messageID: messageID)
     }
 }

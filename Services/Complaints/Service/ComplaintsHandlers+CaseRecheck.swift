@@ -70,7 +70,7 @@ extension ComplaintsHandlers {
             )
             return
         }
-        let messageID = UUID()
+        let messageID = UUID.v7()
         guard try await store.insertCaseRecheck(
             complaintID: record.id, caseID: caseId, trackingNumber: trackingNumber, outcome: outcome, messageID: messageID,
             connection: connection
