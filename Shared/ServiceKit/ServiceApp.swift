@@ -168,6 +168,7 @@ struct CoreService: Service {
         let logger = context.logger
         guard try await migrateUntilDone() else { return }
         let methods = try app.definition.methods(context)
+        let services = try app.definition.backgroundServices(context)
         let server = RPCServer(
             configuration: context.configuration.rpcServerConfiguration,
             methods: methods,
@@ -194,7 +195,7 @@ struct CoreService: Service {
             logger: logger,
             destinations: { name in OneStopService(rawValue: name).flatMap { peers[$0] } }
         )
-        let background: [any Service] = [relay] + app.definition.backgroundServices(context)
+        let background: [any Service] = [relay] + services
         let grace = context.configuration.shutdownGracePeriod
         await withTaskGroup(of: Void.self) { group in
             for service in background {

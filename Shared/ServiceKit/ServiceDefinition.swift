@@ -18,8 +18,9 @@ public struct ServiceDefinition: Sendable {
     public var migrationsDirectory: URL?
     /// Builds the method table once the database and peer clients exist.
     public var methods: @Sendable (ServiceContext) throws -> RPCMethodTable
-    /// Long-running work (relays, workers, timers) run beside the servers.
-    public var backgroundServices: @Sendable (ServiceContext) -> [any Service]
+    /// Long-running work (relays, workers, timers) run beside the servers. Built before the
+    /// listener opens: a throw (a setting that cannot work) stops the service at start.
+    public var backgroundServices: @Sendable (ServiceContext) throws -> [any Service]
     /// Opens the outbox params the service seals on enqueue (nil: it seals none).
     public var outboxSealing: (any OutboxSealing)?
     /// How this process's outbox relay wakes.
@@ -29,7 +30,7 @@ public struct ServiceDefinition: Sendable {
         service: OneStopService,
         migrationsDirectory: URL?,
         methods: @escaping @Sendable (ServiceContext) throws -> RPCMethodTable = { _ in RPCMethodTable() },
-        backgroundServices: @escaping @Sendable (ServiceContext) -> [any Service] = { _ in [] },
+        backgroundServices: @escaping @Sendable (ServiceContext) throws -> [any Service] = { _ in [] },
         outboxSealing: (any OutboxSealing)? = nil,
         outboxRelay: OutboxRelayRole = .wokenOnCommit
     ) {

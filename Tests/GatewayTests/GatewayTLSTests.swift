@@ -1,5 +1,6 @@
 @testable import GatewayService
 import RPCTesting
+import TestSupport
 import ServiceKit
 import Testing
 
@@ -64,6 +65,36 @@ struct GatewayTLSTests {
         var contradictory = Self.environment(certificates)
         contradictory["ONESTOP_GATEWAY_SECURE_COOKIES"] = "0"
         #expect(throws: ConfigurationError.self) { try GatewaySettings(environment: contradictory) }
+    }
+
+    @Test("a setting that cannot work stops the gateway at start, with the problem named")
+    func aBadSettingStopsTheGateway() async throws {
+        let certificates = try TestCertificates.shared()
+        var contradictory = Self.environment(certificates)
+        contradictory["ONESTOP_GATEWAY_SECURE_COOKIES"] = "0"
+        contradictory["ONESTOP_GATEWAY_HTTP_PORT"] = "0"
+        let database = try await PostgresCluster.shared().createDatabase(prefix: "gateway")
+        let configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: database.connectionString)
+        let app = ServiceApp(definition: GatewayService.definition(environment: contradictory), configuration: configuration, logger: GatewayFixture.logger)
+        let outcome = await Task {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { try await app.run(); return true }
+                group.addTask {
+                    // Still running: stop it, so the test fails instead of waiting for ever.
+                    try await Task.sleep(for: .seconds(60))
+                    await app.triggerGracefulShutdown()
+                    return false
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        }.result
+        switch outcome {
+        case .success(let returned):
+            Issue.record(returned ? "the gateway ran and returned without an error" : "the gateway still ran after 60 s")
+        case .failure(let error):
+            #expect(String(describing: error).contains("ONESTOP_GATEWAY_SECURE_COOKIES=0 cannot be used"))
+        }
     }
 
     @Test("a certificate without its key, or a file that cannot be used, is named")

@@ -28,13 +28,10 @@ public enum GatewayService {
             service: .gateway,
             migrationsDirectory: Bundle.module.url(forResource: "Migrations", withExtension: nil),
             backgroundServices: { context in
-                do {
-                    let settings = try GatewaySettings(environment: environment)
-                    return [GatewayHTTPServer(gateway: Gateway(context: context, settings: settings), onReady: onHTTPReady)]
-                } catch {
-                    context.logger.critical("the gateway cannot serve HTTP", metadata: ["error": .string("\(error)")])
-                    return []
-                }
+                // A setting that cannot work stops the gateway at start (it used to log and run on
+                // without its HTTP listener, a door that looked open and answered nothing).
+                let settings = try GatewaySettings(environment: environment)
+                return [GatewayHTTPServer(gateway: Gateway(context: context, settings: settings), onReady: onHTTPReady)]
             }
         )
     }
