@@ -144,8 +144,8 @@ extension ReviewStore {
             let summary = try Self.summary(row)
             let stored = try Self.storedTask(row)
             let checkedAt = try row.decode(Date?.self, column: "checked_at")
-            let checks = try row.decode(PostgresJSONB?.self, column: "check_results").map { stored in
-                try JSONValueDecoder().decode([ReviewCheckResult].self, from: JSON.parse(stored.rawJSON))
+            let checks = try row.decode(PostgresJSONB?.self, column: "check_results").map { results in
+                try JSONValueDecoder().decode([ReviewCheckResult].self, from: JSON.parse(results.rawJSON))
                     .map { ReviewCheckResult(ruleId: $0.ruleId, outcome: $0.outcome, detail: $0.detail, checkedAt: checkedAt) }
                     .sorted { $0.ruleId < $1.ruleId }
             } ?? []
