@@ -109,6 +109,42 @@ struct WorkQueueTests {
         await pool.close()
     }
 
+    /// A queue's `ClaimReads` bring each job's own rows with the claim; a job whose row is gone,
+    /// or whose payload names none, is still handed out, with the read's columns null.
+    @Test func aClaimBringsEachJobsRowsAndStillHandsOutJobsWithoutThem() async throws {
+        let (configuration, pool, plainQueue) = try await makeQueue()
+        try await pool.execute("CREATE TABLE probe_subjects (name text PRIMARY KEY, colour text NOT NULL)")
+        try await pool.execute("INSERT INTO probe_subjects VALUES ('a', 'red'), ('b', 'blue')")
+        let queue = WorkQueue(
+            name: plainQueue.name, database: pool,
+            claimReads: ClaimReads(
+                columns: "s.name, s.colour, claimed.payload->>'subject' AS asked",
+                joins: "LEFT JOIN probe_subjects s ON s.name = claimed.payload->>'subject'"
+            )
+        )
+        for subject in ["a", "b", "gone"] { try await queue.enqueue(["subject": .string(subject)]) }
+        try await queue.enqueue(["unrelated": true])
+        let seen = Mutex<[String: String]>([:])
+        let worker = QueueWorker(
+            queue: queue, listenerConfiguration: configuration, workerName: "test-worker",
+            configuration: QueueWorkerConfiguration(concurrency: 8, pollInterval: .milliseconds(50)), logger: quietLogger
+        ) { job in
+            let row = try #require(job.context)
+            let asked = try row.decode(String?.self, column: "asked") ?? "-"
+            let colour = try row.decode(String?.self, column: "colour") ?? "none"
+            #expect(try row.decode(String?.self, column: "name") == job.payload["subject"]?.stringValue.flatMap { $0 == "gone" ? nil : $0 })
+            seen.withLock { $0[asked] = colour }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            let settled = try await waitUntil(timeout: .seconds(30)) { try await statusCounts(pool)["done"] == 4 }
+            #expect(settled)
+            group.cancelAll()
+        }
+        #expect(seen.withLock { $0 } == ["a": "red", "b": "blue", "gone": "none", "-": "none"])
+        await pool.close()
+    }
+
     @Test func enqueueingWithTheSameDedupeKeyMakesOneJob() async throws {
         let (_, pool, queue) = try await makeQueue()
         #expect(try await queue.enqueue(["a": 1], dedupeKey: "case-1/check") != nil)

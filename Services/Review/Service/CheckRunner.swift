@@ -21,12 +21,16 @@ struct CheckRunner: Sendable {
     let verifier: ExternalVerifier?
     let logger: Logger
 
+    /// The store's queue claims each job with its task and the rejection counts of `rules`
+    /// (`ReviewStore.checkReads`), so a job starts without a read of its own.
     func run(_ job: Job) async throws {
         guard let raw = job.payload["taskId"]?.stringValue, let taskID = UUID(uuidString: raw) else {
             throw RPCError.invalidParams("check job \(job.id) has no valid taskId")
         }
-        let windows = rules.repeatedRejections.map(\.withinDays)
-        guard let (task, rejections) = try await store.checkInputs(taskID: taskID, rejectionWindows: windows), task.state == .checking else {
+        guard let context = job.context else {
+            throw RPCError.internal("check job \(job.id) came without its task: it must be claimed from ReviewStore.queue, which reads the task with it")
+        }
+        guard let (task, rejections) = try ReviewStore.checkInputs(from: context), task.id == taskID, task.state == .checking else {
             // Already checked (the job ran before and committed) or gone: nothing to do.
             return
         }

@@ -63,7 +63,10 @@ public enum ReviewService {
             return [FailedService(error: error)]
         }
         guard settings.workerConcurrency > 0 else { return [] }
-        let store = ReviewStore(database: context.database, jobMaxAttempts: settings.jobMaxAttempts)
+        let store = ReviewStore(
+            database: context.database, jobMaxAttempts: settings.jobMaxAttempts,
+            rejectionWindows: rules.repeatedRejections.map(\.withinDays)
+        )
         let runner = CheckRunner(
             store: store, rules: rules, intake: context.client(for: .intake), intakeTimeout: settings.intakeTimeout,
             verifier: settings.verifierURL.map {

@@ -43,9 +43,11 @@ struct ReviewStore: Sendable {
     let queue: WorkQueue
     let jobMaxAttempts: Int
 
-    init(database: PostgresPool, jobMaxAttempts: Int = 5) {
+    /// - Parameter rejectionWindows: the repeated-rejection rules' windows in days, for the
+    ///   rejection counts a claimed check job comes with (see `checkReads`).
+    init(database: PostgresPool, jobMaxAttempts: Int = 5, rejectionWindows: [Int] = []) {
         self.database = database
-        self.queue = WorkQueue(name: Self.checkQueue, database: database)
+        self.queue = WorkQueue(name: Self.checkQueue, database: database, claimReads: Self.checkReads(rejectionWindows: rejectionWindows))
         self.jobMaxAttempts = jobMaxAttempts
     }
 
@@ -150,15 +152,17 @@ struct ReviewStore: Sendable {
         )
     }
 
-    /// What a check job reads before it runs the checks, in one round trip: the task, and the
+    /// What a check job reads before it runs the checks, read by the claim that hands out the
+    /// job (one statement for a batch of jobs instead of one more per job): the task, and the
     /// customer's rejections within each of `rejectionWindows` days (the repeated-rejection
-    /// rules), in the same order.
+    /// rules), in the same order. A payload without a task id, or a task that is gone, leaves
+    /// the task's columns null.
     ///
     /// One scalar subquery per window, not an `unnest` of them all: with an array parameter the
-    /// generic plan looked costlier than a custom one, so Postgres planned the statement afresh
-    /// on every call, which took three times as long as running it. The windows come from the
-    /// rules file, so the statement's text stays the same and its plan is kept.
-    func checkInputs(taskID: UUID, rejectionWindows: [Int]) async throws -> (task: StoredTask, rejections: [Int])? {
+    /// generic plan looked costlier than a custom one, so Postgres planned the read afresh on
+    /// every call, which took three times as long as running it. The windows come from the
+    /// rules file, so the statement's text stays the same.
+    static func checkReads(rejectionWindows: [Int]) -> ClaimReads {
         var windows: SQL = ""
         for (index, days) in rejectionWindows.enumerated() {
             if index > 0 { windows += ", " }
@@ -168,14 +172,25 @@ struct ReviewStore: Sendable {
                    AND d.decided_at > now() - make_interval(days => \(days)::int4))
                 """
         }
-        let rows = try await database.query("""
-            SELECT t.id, t.case_id, t.state, t.submission, t.identity_checks, t.assigned_reviewer, t.assigned_at, t.created_at,
-                   ARRAY[\(windows)]::int8[] AS rejections
-            FROM review_tasks t WHERE t.id = \(taskID)
-            """)
-        guard let row = rows.first else { return nil }
-        let counts = try row.decode([Int].self, column: "rejections")
-        return (try Self.storedTask(row), counts)
+        return ClaimReads(
+            columns: """
+                t.id, t.case_id, t.state, t.submission, t.identity_checks, t.assigned_reviewer, t.assigned_at, t.created_at,
+                ARRAY[\(windows)]::int8[] AS rejections
+                """,
+            // Only a well-formed id is cast: a cast failing would fail the claim of every job.
+            joins: """
+                LEFT JOIN review_tasks t ON t.id = CASE
+                    WHEN claimed.payload->>'taskId' ~ '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
+                    THEN (claimed.payload->>'taskId')::uuid END
+                """
+        )
+    }
+
+    /// The task and rejection counts `checkReads` read beside a claimed job; nil when the task
+    /// is gone.
+    static func checkInputs(from row: PostgresRow) throws -> (task: StoredTask, rejections: [Int])? {
+        guard try row.decode(UUID?.self, column: "id") != nil else { return nil }
+        return (try storedTask(row), try row.decode([Int].self, column: "rejections"))
     }
 
     /// Stores the check results and takes the decision path, together with the job's completion
