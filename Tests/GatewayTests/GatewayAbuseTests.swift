@@ -32,7 +32,16 @@ struct GatewayAbuseTests {
             let answer = String(decoding: bytes, as: UTF8.self)
             #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(200))")
             #expect(answer.contains(#""kind":"overloaded""#))
+            #expect(answer.contains("connection limit"))
             #expect(closed)
+            // In the language the refused request asked for.
+            let chinese = try RawTCPSocket(port: gateway.port)
+            try await chinese.send("GET /v1/catalog HTTP/1.1\r\nHost: localhost\r\nAccept-Language: zh-CN\r\n\r\n")
+            let (chineseBytes, _) = try await chinese.readUntilClosed(limit: .seconds(5))
+            let chineseAnswer = String(decoding: chineseBytes, as: UTF8.self)
+            #expect(chineseAnswer.hasPrefix("HTTP/1.1 503"), "\(chineseAnswer.prefix(200))")
+            #expect(chineseAnswer.contains("网关连接数已达上限"), "\(chineseAnswer.prefix(400))")
+            #expect(chineseAnswer.lowercased().contains("content-language: zh-cn"))
             // A slot freed is a slot served.
             idle.removeAll()
             try await Task.sleep(for: .seconds(1))

@@ -1,4 +1,6 @@
+import Contracts
 import HTTPTypes
+import JSONCoding
 import Logging
 import NIOCore
 import NIOHTTPTypes
@@ -89,7 +91,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         guard admitted else {
-            if case .head = part, !refused { refuse(context: context) }
+            if case .head(let head) = part, !refused {
+                refuse(context: context, language: Language(acceptLanguage: head.headerFields[.acceptLanguage]))
+            }
             return
         }
         if case .end = part {
@@ -126,11 +130,25 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
-    private func refuse(context: ChannelHandlerContext) {
+    /// Answers before any route runs, so in the problem shape the routes use, in the language
+    /// the request asked for.
+    private func refuse(context: ChannelHandlerContext, language: Language) {
         refused = true
-        let body = #"{"type":"about:blank","title":"Service unavailable","status":503,"kind":"overloaded","detail":"the gateway is at its connection limit; retry in a moment"}"#
+        let detail = LocalizedText(
+            zhCN: "网关连接数已达上限，请稍后重试",
+            en: "the gateway is at its connection limit; retry in a moment"
+        )
+        let body = JSON.object([
+            "type": "https://onestop.example/problems/overloaded",
+            "title": .string(Problem.title("overloaded", language)),
+            "status": 503,
+            "kind": "overloaded",
+            "detail": .string(detail.text(in: language)),
+            "retryAfterSeconds": 1,
+        ]).jsonString
         var head = HTTPResponse(status: .serviceUnavailable)
         head.headerFields[.contentType] = "application/problem+json"
+        head.headerFields[.contentLanguage] = language.rawValue
         head.headerFields[.contentLength] = String(body.utf8.count)
         head.headerFields[.retryAfter] = "1"
         head.headerFields[.connection] = "close"
