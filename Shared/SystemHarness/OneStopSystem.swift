@@ -64,10 +64,15 @@ public final class OneStopSystem: Sendable {
     /// `dedicatedDatabase` gives the system a Postgres cluster of its own, which
     /// `stopDatabase()` / `startDatabase()` may stop without disturbing other tests; `linkFaults`
     /// puts a `FaultProxy` between routing and notification (`routingToNotification`).
+    /// `sinksRecordContent` false keeps only the recipients of each email (see `Sink`), for
+    /// benchmarks that check deliveries in notification's database.
     public static func start(
-        overrides: [Part: [String: String]] = [:], dedicatedDatabase: Bool = false, linkFaults: Bool = false
+        overrides: [Part: [String: String]] = [:], dedicatedDatabase: Bool = false, linkFaults: Bool = false,
+        sinksRecordContent: Bool = true
     ) async throws -> OneStopSystem {
-        let setup = Setup(overrides: overrides, dedicatedDatabase: dedicatedDatabase, linkFaults: linkFaults)
+        let setup = Setup(
+            overrides: overrides, dedicatedDatabase: dedicatedDatabase, linkFaults: linkFaults, sinksRecordContent: sinksRecordContent
+        )
         // One system boots at a time: seven processes migrating and connecting fill both cores,
         // and two booting together would slow the rest of the suite running beside them.
         await startGate.enter()
@@ -85,6 +90,7 @@ public final class OneStopSystem: Sendable {
         var overrides: [Part: [String: String]]
         var dedicatedDatabase: Bool
         var linkFaults: Bool
+        var sinksRecordContent: Bool
     }
 
     private static func startRetryingOnATakenPort(_ setup: Setup) async throws -> OneStopSystem {
@@ -100,8 +106,8 @@ public final class OneStopSystem: Sendable {
     private static func startOnce(_ setup: Setup) async throws -> OneStopSystem {
         let overrides = setup.overrides
         let cluster = setup.dedicatedDatabase ? try await PostgresCluster.startDedicated() : try await PostgresCluster.shared()
-        let mail = try await Sink(.smtp)
-        let sms = try await Sink(.sms)
+        let mail = try await Sink(.smtp, recordingContent: setup.sinksRecordContent)
+        let sms = try await Sink(.sms, recordingContent: setup.sinksRecordContent)
         var databases: [PostgresConfiguration] = []
         var system: OneStopSystem?
         var proxy: FaultProxy?
