@@ -28,8 +28,9 @@ public struct Job: Sendable {
 ///
 /// `joins` join onto `claimed`, the jobs just claimed (`id`, `payload`, `priority`, `attempts`,
 /// `max_attempts`), and `columns` name what the handler gets in `Job.context`. Join with
-/// `LEFT JOIN` so that a job whose rows are gone is still claimed; the job's own columns come
-/// back as `job_id`, `job_payload` and so on, so the reads may use any other names.
+/// `LEFT JOIN`: an inner join would claim a job whose rows are gone and never hand it out (it
+/// would sit out its lease, again and again, until dead). The job's own columns come back as
+/// `job_id`, `job_payload` and so on, so the reads may use any other names.
 public struct ClaimReads: Sendable {
     public var columns: SQL
     public var joins: SQL

@@ -24,13 +24,13 @@ struct CheckRunner: Sendable {
     /// The store's queue claims each job with its task and the rejection counts of `rules`
     /// (`ReviewStore.checkReads`), so a job starts without a read of its own.
     func run(_ job: Job) async throws {
-        guard let raw = job.payload["taskId"]?.stringValue, let taskID = UUID(uuidString: raw) else {
+        guard let raw = job.payload["taskId"]?.stringValue, UUID(uuidString: raw) != nil else {
             throw RPCError.invalidParams("check job \(job.id) has no valid taskId")
         }
         guard let context = job.context else {
             throw RPCError.internal("check job \(job.id) came without its task: it must be claimed from ReviewStore.queue, which reads the task with it")
         }
-        guard let (task, rejections) = try ReviewStore.checkInputs(from: context), task.id == taskID, task.state == .checking else {
+        guard let (task, rejections) = try ReviewStore.checkInputs(from: context), task.state == .checking else {
             // Already checked (the job ran before and committed) or gone: nothing to do.
             return
         }
