@@ -29,7 +29,7 @@ public enum ReviewService {
             service: .review,
             migrationsDirectory: migrations,
             methods: { context in try ReviewHandlers.methods(context: context, settings: resolve(settings)) },
-            backgroundServices: { context in workers(context: context, settings: settings) }
+            backgroundServices: { context in try workers(context: context, settings: settings) }
         )
     }
 
@@ -40,7 +40,7 @@ public enum ReviewService {
         ServiceDefinition(
             service: .review,
             migrationsDirectory: migrations,
-            backgroundServices: { context in workers(context: context, settings: settings) },
+            backgroundServices: { context in try workers(context: context, settings: settings) },
             outboxRelay: .pollingOnly
         )
     }
@@ -52,16 +52,11 @@ public enum ReviewService {
         return try ReviewSettings(environment: ProcessInfo.processInfo.environment)
     }
 
-    static func workers(context: ServiceContext, settings given: ReviewSettings?) -> [any Service] {
-        let settings: ReviewSettings
-        let rules: RiskRules
-        do {
-            settings = try resolve(given)
-            rules = try settings.loadRules()
-        } catch {
-            context.logger.critical("review workers cannot start", metadata: ["error": .string("\(error)")])
-            return [FailedService(error: error)]
-        }
+    /// Throws (stopping the process at start, with the problem named) when the settings or the
+    /// rules file cannot be used.
+    static func workers(context: ServiceContext, settings given: ReviewSettings?) throws -> [any Service] {
+        let settings = try resolve(given)
+        let rules = try settings.loadRules()
         guard settings.workerConcurrency > 0 else { return [] }
         let store = ReviewStore(
             database: context.database, jobMaxAttempts: settings.jobMaxAttempts,
@@ -91,10 +86,4 @@ public enum ReviewService {
         ])
         return [worker]
     }
-}
-
-/// Stands in for a background service that could not be built: fails at once with the reason.
-struct FailedService: Service {
-    let error: any Error
-    func run() async throws { throw error }
 }
