@@ -149,6 +149,8 @@ final class StubBackend: Sendable {
     static let rightCode = "RIGHT-CODE"
     /// Registering a case of a service type `unknown_…` is refused; of this one, in English only.
     static let unknownTypeWithoutTexts = "unknown_old_intake"
+    /// A reviewer without a name is refused with a list of problems; of this id, in English only.
+    static let reviewerWithoutProblemTexts = "old-review"
 
     private init(server: RPCServer, port: Int) {
         self.server = server
@@ -266,6 +268,18 @@ final class StubBackend: Sendable {
                     throw type == Self.unknownTypeWithoutTexts
                         ? RPCError.invalidParams(english)
                         : RPCError.invalidParams(english, zh: "serviceType：未知的事项“\(type)”；可用 intake.listCatalog 查看事项清单")
+                }
+                // Review's refusal of a reviewer without name or service types, as a current review
+                // sends it (each problem in Chinese too) and as an older one did (English only).
+                if method == ReviewUpsertReviewer.name, params?["name"]?.stringValue?.allSatisfy(\.isWhitespace) == true {
+                    let problems = [
+                        (en: "params.name: 1 to 200 characters", zh: "params.name：1 至 200 个字符"),
+                        (en: "params.serviceTypes: at least one service type (or `*`)", zh: "params.serviceTypes：至少一个事项（或 `*`）"),
+                    ]
+                    let english = problems.map(\.en).joined(separator: "; ")
+                    throw params?["id"]?.stringValue == Self.reviewerWithoutProblemTexts
+                        ? RPCError.invalidParams(english, details: [RPCError.problemsKey: .array(problems.map { .string($0.en) })])
+                        : RPCError.invalidParams(english, zh: problems.map(\.zh).joined(separator: "；"), problems: problems)
                 }
                 if method == IntakeStats.name {
                     return try JSONValueEncoder().encode(IntakeStats.Result(

@@ -7,8 +7,9 @@ import FoundationEssentials
 #endif
 import Foundation
 
-/// `Accept-Language` chooses the language of a problem's title and detail: the gateway's own
-/// details and the services' (their `error.data.texts`), English when a service sent none.
+/// `Accept-Language` chooses the language of a problem's title, detail and list of problems: the
+/// gateway's own and the services' (their `error.data.texts` and `error.data.problemTexts`),
+/// English when a service sent none.
 @Suite("Gateway: problems in the language the client asked for")
 struct LocalizationTests {
     static let chinese = [("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5")]
@@ -71,6 +72,59 @@ struct LocalizationTests {
         }
     }
 
+    @Test func theProblemsTheGatewayListsAreInTheLanguageAsked() async throws {
+        try await GatewayFixture.with { gateway in
+            let admin = try await gateway.adminSession()
+            let body = #"{"id": "clerk-wu", "displayName": "", "roles": ["intake_officer"], "password": "short"}"#
+
+            let chinese = try await gateway.request("POST", "/v1/users", json: body, cookie: admin, headers: Self.chinese)
+            #expect(chinese.status == 400)
+            #expect(chinese.headers["content-language"] == "zh-CN")
+            let problem = try json(chinese.body)
+            #expect(problem["detail"] == "无法创建该用户")
+            #expect(problem["problems"] == ["displayName：1 至 100 个字符", "password：密码至少需要 12 个字符"])
+
+            let english = try json(try await gateway.request("POST", "/v1/users", json: body, cookie: admin, headers: [("Accept-Language", "en")]).body)
+            #expect(english["detail"] == "the user cannot be created")
+            #expect(english["problems"] == ["displayName: 1 to 100 characters", "password: a password needs at least 12 characters"])
+        }
+    }
+
+    @Test func theProblemsAServiceListsAreShownInChineseFromItsProblemTexts() async throws {
+        try await GatewayFixture.with { gateway in
+            let admin = try await gateway.adminSession()
+            let body = #"{"name": " ", "serviceTypes": []}"#
+
+            let chinese = try await gateway.request("PUT", "/v1/review/reviewers/r-new", json: body, cookie: admin, headers: Self.chinese)
+            #expect(chinese.status == 400, "\(chinese.body)")
+            #expect(chinese.headers["content-language"] == "zh-CN")
+            let problem = try json(chinese.body)
+            #expect(problem["detail"] == "params.name：1 至 200 个字符；params.serviceTypes：至少一个事项（或 `*`）")
+            #expect(problem["problems"] == ["params.name：1 至 200 个字符", "params.serviceTypes：至少一个事项（或 `*`）"])
+            // The translations are the problems, not an extension member of the problem.
+            #expect(problem["problemTexts"] == nil)
+            #expect(problem["texts"] == nil)
+
+            let english = try json(try await gateway.request("PUT", "/v1/review/reviewers/r-new", json: body, cookie: admin).body)
+            #expect(english["detail"] == "params.name: 1 to 200 characters; params.serviceTypes: at least one service type (or `*`)")
+            #expect(english["problems"] == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one service type (or `*`)"])
+            #expect(english["problemTexts"] == nil)
+        }
+    }
+
+    @Test func theProblemsOfAServiceThatSentNoTranslationFallBackToEnglish() async throws {
+        try await GatewayFixture.with { gateway in
+            let admin = try await gateway.adminSession()
+            let path = "/v1/review/reviewers/\(StubBackend.reviewerWithoutProblemTexts)"
+            let response = try await gateway.request("PUT", path, json: #"{"name": "", "serviceTypes": []}"#, cookie: admin, headers: Self.chinese)
+            #expect(response.status == 400, "\(response.body)")
+            #expect(response.headers["content-language"] == "zh-CN")
+            let problem = try json(response.body)
+            #expect(problem["title"] == "请求内容不正确")
+            #expect(problem["problems"] == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one service type (or `*`)"])
+        }
+    }
+
     @Test func anUnavailableServiceIsNamedInChinese() async throws {
         try await GatewayFixture.with(environment: ["ONESTOP_GATEWAY_SERVICE_TIMEOUT_MS": "3000"], backends: .onlyIntake) { gateway in
             let admin = try await gateway.adminSession()
@@ -92,6 +146,24 @@ struct LocalizationTests {
             // Open311's `locale` wins over the header, as for the answers.
             let english = try await gateway.request("GET", "/open311/v2/services/passport_counter.json?locale=en", headers: Self.chinese)
             #expect(try json(english.body)[0]?["description"] == "no service passport_counter can be applied for online; services.json lists them")
+        }
+    }
+
+    @Test func open311ListsTheProblemsOfARequestInTheLanguageAsked() async throws {
+        try await GatewayFixture.with { gateway in
+            let admin = try await gateway.adminSession()
+            let created = try await gateway.request("POST", "/v1/tokens", json: #"{"name": "civic-app", "roles": ["intake_officer"], "scopes": ["open311"]}"#, cookie: admin)
+            let key = try #require(try json(created.body)["token"]?.stringValue)
+            let path = "/open311/v2/requests.json?status=pending&start_date=yesterday&api_key=\(key)"
+
+            let chinese = try await gateway.request("GET", path, headers: Self.chinese)
+            #expect(chinese.status == 400)
+            #expect(chinese.headers["content-language"] == "zh-CN")
+            #expect(try json(chinese.body)[0]?["description"] == "筛选条件无效：start_date：日期和时间，格式如 2026-03-01T00:00:00Z；status：open 或 closed")
+
+            let english = try await gateway.request("GET", path + "&locale=en", headers: Self.chinese)
+            #expect(english.headers["content-language"] == "en")
+            #expect(try json(english.body)[0]?["description"] == "the filters are not valid: start_date: a date and time as in 2026-03-01T00:00:00Z; status: open or closed")
         }
     }
 

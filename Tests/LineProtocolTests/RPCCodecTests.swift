@@ -128,6 +128,58 @@ struct RPCCodecTests {
         #expect(error.message(in: "zh-CN") == "no case SQ1")
     }
 
+    @Test func anErrorsProblemsTravelInEnglishWithTheirChineseBeside() throws {
+        let error = RPCError.invalidParams(
+            "params.name: 1 to 200 characters; params.serviceTypes: at least one", zh: "params.name：1 至 200 个字符；params.serviceTypes：至少一个",
+            problems: [("params.name: 1 to 200 characters", "params.name：1 至 200 个字符"), ("params.serviceTypes: at least one", "params.serviceTypes：至少一个")]
+        )
+        var buffer = ByteBuffer()
+        RPCCodec.write([RPCResponse(id: .integer(8), outcome: .failure(error))], into: &buffer)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
+        let decoded = try #require(try RPCCodec.decodeResponses(buffer).first)
+        guard case .failure(let received) = decoded.outcome else {
+            Issue.record("expected an error, got \(decoded.outcome)")
+            return
+        }
+        #expect(received == error)
+        // Programs and logs read the English list, where it always was.
+        #expect(received.data?[RPCError.problemsKey] == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one"])
+        #expect(received.problems == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one"])
+        #expect(received.problems(in: "zh-CN") == ["params.name：1 至 200 个字符", "params.serviceTypes：至少一个"])
+        #expect(received.problems(in: "fr") == received.problems)
+        #expect(received.message(in: "zh-CN") == "params.name：1 至 200 个字符；params.serviceTypes：至少一个")
+        #expect(received.kind == .invalidParams)
+    }
+
+    @Test func problemsWithoutTranslationsAreReadInEnglish() {
+        let error = RPCError.invalidParams("params.round: 1 or more", details: [RPCError.problemsKey: ["params.round: 1 or more"]])
+        #expect(error.data?[RPCError.problemTextsKey] == nil)
+        #expect(error.problems(in: "zh-CN") == ["params.round: 1 or more"])
+    }
+
+    @Test(arguments: [
+        ["只有一条"] as JSON,
+        ["一", "二", "三"],
+        ["params.a：必填", ""],
+        ["params.a：必填", 7],
+        "params.a：必填；params.b：必填",
+    ])
+    func aTranslationThatDoesNotMatchTheProblemsOneByOneFallsBackToEnglish(_ chinese: JSON) {
+        let english: JSON = ["params.a: required", "params.b: required"]
+        let error = RPCError.invalidParams(
+            "params.a: required; params.b: required",
+            details: [RPCError.problemsKey: english, RPCError.problemTextsKey: ["zh-CN": chinese]]
+        )
+        #expect(error.problems(in: "zh-CN") == ["params.a: required", "params.b: required"])
+    }
+
+    @Test func anErrorWithoutProblemsHasNone() {
+        #expect(RPCError.notFound("no case SQ1").problems == nil)
+        #expect(RPCError.notFound("no case SQ1").problems(in: "zh-CN") == nil)
+        // A `problems` member that is not a list of texts is not one.
+        #expect(RPCError.invalidParams("bad", details: [RPCError.problemsKey: ["field": "x"]]).problems == nil)
+    }
+
     @Test func serverErrorsCarryKindAndRetryable() {
         let error = RPCError.overloaded("queue full")
         #expect(error.code == -32006)

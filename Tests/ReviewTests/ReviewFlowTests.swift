@@ -156,6 +156,39 @@ struct ReviewFlowTests {
         }
     }
 
+    @Test func aReviewerWithoutANameOrServiceTypesIsRefusedWithEachProblemInEnglishAndChinese() async throws {
+        try await ReviewHarness.run(settings: ReviewHarness.settings(concurrency: 0)) { h in
+            var refusal: RPCError?
+            do {
+                _ = try await h.client.call(
+                    ReviewUpsertReviewer.self, ReviewReviewer(id: "r-nameless", name: " ", serviceTypes: []),
+                    meta: RPCMeta(actor: RPCActor(id: "admin", roles: ["administrator"]))
+                )
+            } catch let error as RPCError {
+                refusal = error
+            }
+            let error = try #require(refusal)
+            #expect(error.kind == .invalidParams)
+            #expect(error.problems == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one service type (or `*`)"])
+            #expect(error.problems(in: RPCError.chinese) == ["params.name：1 至 200 个字符", "params.serviceTypes：至少一个事项（或 `*`）"])
+            #expect(error.message(in: RPCError.chinese) == "params.name：1 至 200 个字符；params.serviceTypes：至少一个事项（或 `*`）")
+            #expect(try await h.count("SELECT count(*)::int8 AS n FROM review_reviewers WHERE id = 'r-nameless'") == 0)
+        }
+    }
+
+    @Test func aSubmissionsProblemsAreListedInEnglishAndChinese() throws {
+        var params = submission(caseId: " ")
+        params.round = 0
+        #expect {
+            try ReviewHandlers.validate(params)
+        } throws: { error in
+            guard let error = error as? RPCError else { return false }
+            return error.problems == ["params.caseId: required", "params.round: 1 or more"]
+                && error.problems(in: RPCError.chinese) == ["params.caseId：必填", "params.round：须不小于 1"]
+                && error.message(in: RPCError.chinese) == "params.caseId：必填；params.round：须不小于 1"
+        }
+    }
+
     @Test func aReturnedCaseComesBackInANewRound() async throws {
         try await ReviewHarness.run { h in
             try await h.addReviewer("r1")

@@ -53,7 +53,7 @@ struct GatewaySettings: Sendable {
         let password = env.optionalString("ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD")
         if let admin, let password {
             env.require(password.count >= 12, "ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD must have at least 12 characters")
-            env.require(StaffUserID.isValid(admin), "ONESTOP_GATEWAY_BOOTSTRAP_ADMIN: \(StaffUserID.rule)")
+            env.require(StaffUserID.isValid(admin), "ONESTOP_GATEWAY_BOOTSTRAP_ADMIN: \(StaffUserID.rule.en)")
             bootstrapAdmin = (admin, password)
         } else {
             env.require(admin == nil && password == nil, "set both ONESTOP_GATEWAY_BOOTSTRAP_ADMIN and ONESTOP_GATEWAY_BOOTSTRAP_PASSWORD, or neither")

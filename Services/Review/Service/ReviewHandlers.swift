@@ -72,11 +72,12 @@ enum ReviewHandlers {
         return ReviewActor(id: rpc.caller ?? "unknown", role: "service", trace: rpc.meta.traceparent)
     }
 
+    /// A submission as intake sends it: every problem at once, in English and in Chinese.
     static func validate(_ params: ReviewSubmit.Params) throws {
-        var problems: [String] = []
+        var problems: [(en: String, zh: String)] = []
         func text(_ value: String, _ field: String, max: Int, required: Bool = true) {
-            if required, value.allSatisfy(\.isWhitespace) { problems.append("params.\(field): required") }
-            if value.count > max { problems.append("params.\(field): at most \(max) characters") }
+            if required, value.allSatisfy(\.isWhitespace) { problems.append(("params.\(field): required", "params.\(field)：必填")) }
+            if value.count > max { problems.append(("params.\(field): at most \(max) characters", "params.\(field)：最多 \(max) 个字符")) }
         }
         text(params.caseId, "caseId", max: 100)
         text(params.trackingNumber, "trackingNumber", max: 64)
@@ -86,16 +87,16 @@ enum ReviewHandlers {
         text(params.applicant.customerKey, "applicant.customerKey", max: 200)
         text(params.applicant.idNumber, "applicant.idNumber", max: 64, required: false)
         text(params.description, "description", max: 20_000, required: false)
-        if let round = params.round, round < 1 { problems.append("params.round: 1 or more") }
-        if params.materials.count > 500 { problems.append("params.materials: at most 500 items") }
-        if params.requiredMaterials.count > 500 { problems.append("params.requiredMaterials: at most 500 items") }
+        if let round = params.round, round < 1 { problems.append(("params.round: 1 or more", "params.round：须不小于 1")) }
+        if params.materials.count > 500 { problems.append(("params.materials: at most 500 items", "params.materials：最多 500 项")) }
+        if params.requiredMaterials.count > 500 { problems.append(("params.requiredMaterials: at most 500 items", "params.requiredMaterials：最多 500 项")) }
         if !problems.isEmpty {
-            throw RPCError.invalidParams(problems.joined(separator: "; "), details: ["problems": .array(problems.map { .string($0) })])
+            throw RPCError.invalidParams(problems.map(\.en).joined(separator: "; "), zh: problems.map(\.zh).joined(separator: "；"), problems: problems)
         }
     }
 
     /// A reviewer as an administrator or supervisor sends it (through the gateway): every problem
-    /// at once, in English (`problems`, the message) and in Chinese (the message's `zh`).
+    /// at once, in English (`problems`, the message) and in Chinese (`problemTexts`, the message's `zh`).
     static func validate(_ reviewer: ReviewReviewer) throws {
         var problems: [(en: String, zh: String)] = []
         if reviewer.id.isEmpty || reviewer.id.count > 100 || reviewer.id == "system" {
@@ -114,10 +115,7 @@ enum ReviewHandlers {
             problems.append(("params.supervisorId: a reviewer cannot supervise themself", "params.supervisorId：审核人员不能担任自己的主管"))
         }
         if !problems.isEmpty {
-            throw RPCError.invalidParams(
-                problems.map(\.en).joined(separator: "; "), zh: problems.map(\.zh).joined(separator: "；"),
-                details: ["problems": .array(problems.map { .string($0.en) })]
-            )
+            throw RPCError.invalidParams(problems.map(\.en).joined(separator: "; "), zh: problems.map(\.zh).joined(separator: "；"), problems: problems)
         }
     }
 }

@@ -7,18 +7,21 @@ import NIOCore
 /// An RFC 9457 problem: what went wrong, for people (`title`, `detail`) and for code (`kind`,
 /// the same vocabulary as the line protocol's `error.data.kind`).
 ///
-/// The detail is held in both languages of the hall; `response` writes the one the client asked
-/// for with `Accept-Language`. English is what logs and the access audit keep.
+/// The detail and the list of problems are held in both languages of the hall; `response` writes
+/// the one the client asked for with `Accept-Language`. English is what logs and the access audit
+/// keep.
 struct Problem: Error, Sendable {
     var status: HTTPResponse.Status
     var kind: String
     var detail: LocalizedText
+    /// One line per bad field of an `invalid_params` problem, written as `problems`.
+    var problems: [LocalizedText] = []
     var extra: JSONObject = [:]
     var headers: HTTPFields = [:]
 
-    static func invalid(_ detail: String, zh: String, problems: [String] = []) -> Problem {
+    static func invalid(_ detail: String, zh: String, problems: [LocalizedText] = []) -> Problem {
         var problem = Problem(status: .badRequest, kind: "invalid_params", detail: detail, zh: zh)
-        if !problems.isEmpty { problem.extra["problems"] = .array(problems.map { .string($0) }) }
+        problem.problems = problems
         return problem
     }
     static func unauthenticated(_ detail: String, zh: String) -> Problem { unauthenticated(LocalizedText(zhCN: zh, en: detail)) }
@@ -36,7 +39,8 @@ struct Problem: Error, Sendable {
 
     /// A service's error as the HTTP client sees it. `service` names who answered, so a 503 says
     /// what is unavailable. The Chinese detail is the service's `error.data.texts["zh-CN"]`, or
-    /// its English message when it sent none (an older deployed version, an internal fault).
+    /// its English message when it sent none (an older deployed version, an internal fault); the
+    /// same for its problems (`error.data.problemTexts["zh-CN"]`, else `error.data.problems`).
     init(_ error: RPCError, service: String) {
         let kind = error.kind ?? .internal
         let message = LocalizedText(zhCN: error.message(in: RPCError.chinese), en: error.message)
@@ -52,9 +56,16 @@ struct Problem: Error, Sendable {
         case .deadlineExceeded: status = .gatewayTimeout
         case .internal: status = .internalServerError
         }
+        // `texts` and `problemTexts` are the detail and the problems in other languages: not
+        // extension members. The problems are written in the client's language.
+        var notExtensions: Set = ["kind", "retryable", RPCError.textsKey, RPCError.problemTextsKey]
+        if let english = error.problems {
+            let chinese = error.problems(in: RPCError.chinese) ?? english
+            problems = zip(english, chinese).map { LocalizedText(zhCN: $1, en: $0) }
+            notExtensions.insert(RPCError.problemsKey)
+        }
         if case .object(let data)? = error.data {
-            // `texts` is the detail itself, in other languages: not an extension member.
-            for (key, value) in data where key != "kind" && key != "retryable" && key != RPCError.textsKey { extra[key] = value }
+            for (key, value) in data where !notExtensions.contains(key) { extra[key] = value }
         }
         if error.code == -32601 {
             // Services deploy independently: this one is older than the gateway.
@@ -94,6 +105,7 @@ struct Problem: Error, Sendable {
             "instance": .string(path),
             "requestId": .string(requestID),
         ]
+        if !problems.isEmpty { body["problems"] = .array(problems.map { .string($0.text(in: language)) }) }
         for (key, value) in extra { body[key] = value }
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
@@ -130,6 +142,11 @@ struct Problem: Error, Sendable {
 }
 
 extension LocalizedText {
+    /// A text of the gateway's, English first as in `Problem.invalid(_:zh:)`.
+    init(_ en: String, zh: String) {
+        self.init(zhCN: zh, en: en)
+    }
+
     /// The text in the language the client asked for.
     func text(in language: Language) -> String {
         switch language {

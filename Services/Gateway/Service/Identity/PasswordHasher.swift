@@ -1,3 +1,4 @@
+import Contracts
 import Crypto
 import Sealing
 import NIOPosix
@@ -47,10 +48,12 @@ struct PasswordHasher: Sendable {
     }
 
     /// Reasons a new password is refused (empty when it is acceptable).
-    static func problems(with password: String) -> [String] {
-        var problems: [String] = []
-        if password.count < minimumLength { problems.append("a password needs at least \(minimumLength) characters") }
-        if password.count > 256 { problems.append("a password may have at most 256 characters") }
+    static func problems(with password: String) -> [LocalizedText] {
+        var problems: [LocalizedText] = []
+        if password.count < minimumLength {
+            problems.append(LocalizedText("a password needs at least \(minimumLength) characters", zh: "密码至少需要 \(minimumLength) 个字符"))
+        }
+        if password.count > 256 { problems.append(LocalizedText("a password may have at most 256 characters", zh: "密码最多 256 个字符")) }
         return problems
     }
 
@@ -94,7 +97,10 @@ enum SecureRandom {
 
 /// A staff user's id: the login name, also the actor id the services record.
 enum StaffUserID {
-    static let rule = "a user id is 2 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter"
+    static let rule = LocalizedText(
+        "a user id is 2 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter",
+        zh: "用户 id 为 2 至 64 个字符，只能含 a-z、0-9、'.'、'_' 或 '-'，且以字母开头"
+    )
 
     static func isValid(_ id: String) -> Bool {
         guard (2...64).contains(id.count), let first = id.unicodeScalars.first, ("a"..."z").contains(first) else { return false }

@@ -80,38 +80,52 @@ enum Open311Attributes {
 
     /// Checks everything before anything is registered; every problem is reported at once.
     static func registration(_ fields: FormFields, _ type: CatalogServiceType, locale: CustomerLocale, idempotencyKey: String) throws -> IntakeRegisterCase.Params {
-        var problems: [String] = []
+        var problems: [LocalizedText] = []
         let known: Set<String> = [Code.applicantType, Code.applicantName, Code.idType, Code.idNumber, Code.phone, Code.email, Code.materials,
                                   Code.principalName, Code.principalIDType, Code.principalIDNumber, Code.language]
         for code in fields.attributeCodes.sorted() where !known.contains(code) {
-            problems.append("attribute[\(code.prefix(40))]: not an attribute of \(type.code); services/\(type.code) lists them")
+            problems.append(LocalizedText("attribute[\(code.prefix(40))]: not an attribute of \(type.code); services/\(type.code) lists them",
+                                          zh: "attribute[\(code.prefix(40))]：不是 \(type.code) 的属性；services/\(type.code) 列出了其属性"))
         }
         func single(_ code: String) -> String? {
             let values = fields.attribute(code)
-            if values.count > 1 { problems.append("attribute[\(code)]: one value") }
+            if values.count > 1 { problems.append(LocalizedText("attribute[\(code)]: one value", zh: "attribute[\(code)]：只能有一个值")) }
             return values.first
         }
         let typeText = single(Code.applicantType) ?? (type.applicantTypes.count == 1 ? type.applicantTypes[0].rawValue : nil)
         let applicantType = typeText.flatMap(ApplicantType.init(rawValue:))
         if applicantType == nil || !type.applicantTypes.contains(applicantType!) {
-            problems.append("attribute[\(Code.applicantType)]: one of \(type.applicantTypes.map(\.rawValue).joined(separator: ", "))")
+            let types = type.applicantTypes.map(\.rawValue).joined(separator: ", ")
+            problems.append(LocalizedText("attribute[\(Code.applicantType)]: one of \(types)", zh: "attribute[\(Code.applicantType)]：须为 \(types) 之一"))
         }
         let name = single(Code.applicantName) ?? [fields["first_name"], fields["last_name"]].compactMap { $0 }.joined(separator: " ")
-        if name.isEmpty || name.count > 100 { problems.append("attribute[\(Code.applicantName)] (or first_name and last_name): 1 to 100 characters") }
+        if name.isEmpty || name.count > 100 {
+            problems.append(LocalizedText("attribute[\(Code.applicantName)] (or first_name and last_name): 1 to 100 characters",
+                                          zh: "attribute[\(Code.applicantName)]（或 first_name 与 last_name）：1 至 100 个字符"))
+        }
         let validIDTypes = idTypes.map(\.key)
         let idType = single(Code.idType) ?? ""
-        if !validIDTypes.contains(idType) { problems.append("attribute[\(Code.idType)]: one of \(validIDTypes.joined(separator: ", "))") }
+        if !validIDTypes.contains(idType) {
+            let types = validIDTypes.joined(separator: ", ")
+            problems.append(LocalizedText("attribute[\(Code.idType)]: one of \(types)", zh: "attribute[\(Code.idType)]：须为 \(types) 之一"))
+        }
         let idNumber = single(Code.idNumber) ?? ""
-        if idNumber.isEmpty || idNumber.count > 64 { problems.append("attribute[\(Code.idNumber)]: the identity document number") }
+        if idNumber.isEmpty || idNumber.count > 64 {
+            problems.append(LocalizedText("attribute[\(Code.idNumber)]: the identity document number", zh: "attribute[\(Code.idNumber)]：证件号码"))
+        }
         let phone = single(Code.phone) ?? fields["phone"]
         let email = single(Code.email) ?? fields["email"]
-        if phone == nil && email == nil { problems.append("attribute[\(Code.phone)] or attribute[\(Code.email)] (or phone or email): how to tell the applicant of progress") }
+        if phone == nil && email == nil {
+            problems.append(LocalizedText("attribute[\(Code.phone)] or attribute[\(Code.email)] (or phone or email): how to tell the applicant of progress",
+                                          zh: "attribute[\(Code.phone)] 或 attribute[\(Code.email)]（或 phone、email）：至少填一项，用于告知申请人办理进度"))
+        }
         var materials: [MaterialItem] = []
         for code in fields.attribute(Code.materials) where !materials.contains(where: { $0.code == code }) {
             if let material = type.materials.first(where: { $0.code == code }) {
                 materials.append(MaterialItem(code: material.code, copies: material.copies, original: material.original))
             } else {
-                problems.append("attribute[\(Code.materials)]: \(code.prefix(64)) is not a material of \(type.code)")
+                problems.append(LocalizedText("attribute[\(Code.materials)]: \(code.prefix(64)) is not a material of \(type.code)",
+                                              zh: "attribute[\(Code.materials)]：\(code.prefix(64)) 不是 \(type.code) 的材料"))
             }
         }
         var principal: IdentityInput?
@@ -120,17 +134,23 @@ enum Open311Attributes {
             let principalType = single(Code.principalIDType) ?? ""
             let principalNumber = single(Code.principalIDNumber) ?? ""
             if principalName.isEmpty || !validIDTypes.contains(principalType) || principalNumber.isEmpty {
-                problems.append("attribute[\(Code.principalName)], attribute[\(Code.principalIDType)] and attribute[\(Code.principalIDNumber)]: a representative names whom they act for")
+                problems.append(LocalizedText(
+                    "attribute[\(Code.principalName)], attribute[\(Code.principalIDType)] and attribute[\(Code.principalIDNumber)]: a representative names whom they act for",
+                    zh: "attribute[\(Code.principalName)]、attribute[\(Code.principalIDType)] 和 attribute[\(Code.principalIDNumber)]：代理人须写明被代理人"
+                ))
             }
             principal = IdentityInput(name: principalName, idType: principalType, idNumber: principalNumber)
         }
         var noticeLocale = locale
         if let language = single(Code.language) {
-            if let chosen = CustomerLocale(rawValue: language) { noticeLocale = chosen } else { problems.append("attribute[\(Code.language)]: zh-CN or en") }
+            if let chosen = CustomerLocale(rawValue: language) { noticeLocale = chosen } else {
+                problems.append(LocalizedText("attribute[\(Code.language)]: zh-CN or en", zh: "attribute[\(Code.language)]：zh-CN 或 en"))
+            }
         }
         let description = fields["description"] ?? (locale == .en ? "Online application (Open311): \(type.name.en)" : "网上申请（Open311）：\(type.name.zhCN)")
         if !descriptionLength.contains(description.count) {
-            problems.append("description: \(descriptionLength.lowerBound) to \(descriptionLength.upperBound) characters")
+            let (lower, upper) = (descriptionLength.lowerBound, descriptionLength.upperBound)
+            problems.append(LocalizedText("description: \(lower) to \(upper) characters", zh: "description：\(lower) 至 \(upper) 个字符"))
         }
         guard problems.isEmpty, let applicantType else {
             throw Problem.invalid("the request cannot be submitted", zh: "请求无法提交", problems: problems)

@@ -35,11 +35,12 @@ enum Open311Format: String, Sendable, CaseIterable {
 
     /// An error as GeoReport v2 writes it: `[{"code": 400, "description": "..."}]`, or
     /// `<errors><error><code/><description/></error></errors>`, with the problem's HTTP status; the
-    /// description in `language`.
+    /// description, and the problems it lists, in `language`.
     func response(_ problem: Problem, language: Language) -> Response {
         var description = problem.detail.text(in: language)
-        if let problems = problem.extra["problems"]?.arrayValue?.compactMap(\.stringValue), !problems.isEmpty {
-            description += ": " + problems.joined(separator: "; ")
+        if !problem.problems.isEmpty {
+            let problems = problem.problems.map { $0.text(in: language) }
+            description += language == .zhCN ? "：" + problems.joined(separator: "；") : ": " + problems.joined(separator: "; ")
         }
         let error: JSON = .array([["code": .integer(Int64(problem.status.code)), "description": .string(description)]])
         var headers = problem.headers

@@ -124,11 +124,13 @@ enum CustomerRoutes {
     }
 
     static func credentials(_ body: JSONObject, trackingNumber: String?) throws -> CustomerCredentials {
-        var problems: [String] = []
+        var problems: [LocalizedText] = []
         let number = trackingNumber ?? body["trackingNumber"]?.stringValue
         let code = body["accessCode"]?.stringValue
-        if number == nil || number!.isEmpty || number!.count > 40 { problems.append("trackingNumber: the tracking number from the receipt") }
-        if code == nil || code!.isEmpty || code!.count > 40 { problems.append("accessCode: the access code from the receipt") }
+        if number == nil || number!.isEmpty || number!.count > 40 {
+            problems.append(LocalizedText("trackingNumber: the tracking number from the receipt", zh: "trackingNumber：回执上的受理编号"))
+        }
+        if code == nil || code!.isEmpty || code!.count > 40 { problems.append(LocalizedText("accessCode: the access code from the receipt", zh: "accessCode：回执上的查询码")) }
         guard problems.isEmpty, let number, let code else { throw Problem.invalid("a tracking number and access code are needed", zh: "需要受理编号和查询码", problems: problems) }
         return CustomerCredentials(trackingNumber: number.uppercased(), accessCode: code)
     }

@@ -81,16 +81,16 @@ enum IdentityRoutes {
                       ]]) { request, context, gateway in
                 try await gateway.authorise(.manageUsers, context)
                 let body = try await gateway.bodies.object(request)
-                var problems: [String] = []
+                var problems: [LocalizedText] = []
                 let id = body["id"]?.stringValue ?? ""
-                if !StaffUserID.isValid(id) { problems.append("id: \(StaffUserID.rule)") }
+                if !StaffUserID.isValid(id) { problems.append(LocalizedText("id: \(StaffUserID.rule.en)", zh: "id：\(StaffUserID.rule.zhCN)")) }
                 let name = body["displayName"]?.stringValue ?? ""
-                if name.isEmpty || name.count > 100 { problems.append("displayName: 1 to 100 characters") }
+                if name.isEmpty || name.count > 100 { problems.append(LocalizedText("displayName: 1 to 100 characters", zh: "displayName：1 至 100 个字符")) }
                 let roles = parseRoles(body["roles"], problems: &problems) ?? []
-                if roles.isEmpty { problems.append("roles: at least one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))") }
+                if roles.isEmpty { problems.append(LocalizedText("roles: at least one of \(roleNames)", zh: "roles：至少一个，可选 \(roleNames)")) }
                 let department = parseDepartment(body["department"], problems: &problems) ?? nil
                 let password = body["password"]?.stringValue ?? ""
-                problems += PasswordHasher.problems(with: password).map { "password: \($0)" }
+                problems += passwordProblems(password)
                 guard problems.isEmpty else { throw Problem.invalid("the user cannot be created", zh: "无法创建该用户", problems: problems) }
                 let user = try await gateway.identities.createUser(id: id, displayName: name, roles: roles, department: department, password: password)
                 return try .json(encoding: user, status: .created)
@@ -100,17 +100,17 @@ enum IdentityRoutes {
                       body: .object(required: true)) { request, context, gateway in
                 try await gateway.authorise(.manageUsers, context)
                 let body = try await gateway.bodies.object(request)
-                var problems: [String] = []
+                var problems: [LocalizedText] = []
                 let name = body["displayName"]?.stringValue
-                if let name, name.isEmpty || name.count > 100 { problems.append("displayName: 1 to 100 characters") }
+                if let name, name.isEmpty || name.count > 100 { problems.append(LocalizedText("displayName: 1 to 100 characters", zh: "displayName：1 至 100 个字符")) }
                 let roles = parseRoles(body["roles"], problems: &problems)
-                if let roles, roles.isEmpty { problems.append("roles: at least one") }
+                if let roles, roles.isEmpty { problems.append(LocalizedText("roles: at least one", zh: "roles：至少一个")) }
                 let department = parseDepartment(body["department"], problems: &problems)
                 let password = body["password"]?.stringValue
-                if let password { problems += PasswordHasher.problems(with: password).map { "password: \($0)" } }
+                if let password { problems += passwordProblems(password) }
                 var disabled: Bool?
                 if let value = body["disabled"] {
-                    if let flag = value.boolValue { disabled = flag } else { problems.append("disabled: true or false") }
+                    if let flag = value.boolValue { disabled = flag } else { problems.append(LocalizedText("disabled: true or false", zh: "disabled：须为 true 或 false")) }
                 }
                 guard problems.isEmpty else { throw Problem.invalid("the user cannot be changed", zh: "无法修改该用户", problems: problems) }
                 let id = context.parameters.get("userId") ?? ""
@@ -137,23 +137,23 @@ enum IdentityRoutes {
                       ]]) { request, context, gateway in
                 try await gateway.authorise(.manageTokens, context)
                 let body = try await gateway.bodies.object(request)
-                var problems: [String] = []
+                var problems: [LocalizedText] = []
                 let name = body["name"]?.stringValue ?? ""
-                if name.isEmpty || name.count > 100 { problems.append("name: 1 to 100 characters") }
+                if name.isEmpty || name.count > 100 { problems.append(LocalizedText("name: 1 to 100 characters", zh: "name：1 至 100 个字符")) }
                 let roles = parseRoles(body["roles"], problems: &problems) ?? []
-                if roles.isEmpty { problems.append("roles: at least one") }
+                if roles.isEmpty { problems.append(LocalizedText("roles: at least one", zh: "roles：至少一个")) }
                 let department = parseDepartment(body["department"], problems: &problems) ?? nil
                 var scopes: [TokenScope] = []
                 for value in body["scopes"]?.arrayValue ?? [] {
                     if let scope = value.stringValue.flatMap(TokenScope.init(rawValue:)) { scopes.append(scope) } else {
-                        problems.append("scopes: each one of \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))")
+                        problems.append(LocalizedText("scopes: each one of \(scopeNames)", zh: "scopes：每项须为 \(scopeNames) 之一"))
                     }
                 }
-                if scopes.isEmpty { problems.append("scopes: at least one of \(TokenScope.allCases.map(\.rawValue).joined(separator: ", "))") }
+                if scopes.isEmpty { problems.append(LocalizedText("scopes: at least one of \(scopeNames)", zh: "scopes：至少一个，可选 \(scopeNames)")) }
                 var expiresAt: Date?
                 if let days = body["expiresInDays"] {
                     if let days = days.intValue, (1...3650).contains(days) { expiresAt = Date().addingTimeInterval(Double(days) * 86_400) } else {
-                        problems.append("expiresInDays: 1 to 3650")
+                        problems.append(LocalizedText("expiresInDays: 1 to 3650", zh: "expiresInDays：1 至 3650"))
                     }
                 }
                 guard problems.isEmpty else { throw Problem.invalid("the token cannot be created", zh: "无法创建该令牌", problems: problems) }
@@ -215,16 +215,25 @@ enum IdentityRoutes {
         return value
     }
 
-    static func parseRoles(_ value: JSON?, problems: inout [String]) -> [StaffRole]? {
+    /// The roles and scopes there are, as problems list them.
+    static let roleNames = StaffRole.allCases.map(\.rawValue).joined(separator: ", ")
+    static let scopeNames = TokenScope.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// The problems of a new password, as the problems of the field `password`.
+    static func passwordProblems(_ password: String) -> [LocalizedText] {
+        PasswordHasher.problems(with: password).map { LocalizedText("password: \($0.en)", zh: "password：\($0.zhCN)") }
+    }
+
+    static func parseRoles(_ value: JSON?, problems: inout [LocalizedText]) -> [StaffRole]? {
         guard let value else { return nil }
         guard let array = value.arrayValue else {
-            problems.append("roles: a list of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
+            problems.append(LocalizedText("roles: a list of \(roleNames)", zh: "roles：须为由 \(roleNames) 组成的列表"))
             return []
         }
         var roles: [StaffRole] = []
         for item in array {
             guard let role = item.stringValue.flatMap(StaffRole.init(rawValue:)) else {
-                problems.append("roles: \(item) is not one of \(StaffRole.allCases.map(\.rawValue).joined(separator: ", "))")
+                problems.append(LocalizedText("roles: \(item) is not one of \(roleNames)", zh: "roles：\(item) 不是 \(roleNames) 之一"))
                 continue
             }
             if !roles.contains(role) { roles.append(role) }
@@ -233,11 +242,11 @@ enum IdentityRoutes {
     }
 
     /// nil: not given; .some(nil): cleared (JSON null); .some(x): set.
-    static func parseDepartment(_ value: JSON?, problems: inout [String]) -> String?? {
+    static func parseDepartment(_ value: JSON?, problems: inout [LocalizedText]) -> String?? {
         guard let value else { return nil }
         if value.isNull { return .some(nil) }
         guard let text = value.stringValue, (1...64).contains(text.count) else {
-            problems.append("department: a department id of 1 to 64 characters, or null")
+            problems.append(LocalizedText("department: a department id of 1 to 64 characters, or null", zh: "department：1 至 64 个字符的部门 id，或 null"))
             return nil
         }
         return .some(text)

@@ -212,20 +212,23 @@ enum Open311Routes {
             let context = try await withAPIKey(given.get("api_key"), context, gateway)
             try await gateway.authorise(.open311Track, context)
             guard case .token(let apiTokenID, _) = context.caller.credential else { throw Problem.unauthenticated("api_key is required", zh: "需要 api_key") }
-            var problems: [String] = []
+            var problems: [LocalizedText] = []
             let ids = given.get("service_request_id").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty } }
             if let ids, ids.isEmpty || ids.count > maxRequests || ids.contains(where: { $0.count > 40 }) {
-                problems.append("service_request_id: 1 to \(maxRequests) comma-separated ids")
+                problems.append(LocalizedText("service_request_id: 1 to \(maxRequests) comma-separated ids", zh: "service_request_id：1 至 \(maxRequests) 个以逗号分隔的编号"))
             }
             func date(_ name: String) -> Date? {
                 guard let text = given.get(name) else { return nil }
-                guard let date = JSONDateFormat.date(from: text) else { problems.append("\(name): a date and time as in 2026-03-01T00:00:00Z"); return nil }
+                guard let date = JSONDateFormat.date(from: text) else {
+                    problems.append(LocalizedText("\(name): a date and time as in 2026-03-01T00:00:00Z", zh: "\(name)：日期和时间，格式如 2026-03-01T00:00:00Z"))
+                    return nil
+                }
                 return date
             }
             var from = date("start_date")
             let to = date("end_date")
             let status = given.get("status")?.lowercased()
-            if let status, status != "open", status != "closed" { problems.append("status: open or closed") }
+            if let status, status != "open", status != "closed" { problems.append(LocalizedText("status: open or closed", zh: "status：open 或 closed")) }
             guard problems.isEmpty else { throw Problem.invalid("the filters are not valid", zh: "筛选条件无效", problems: problems) }
             if ids == nil, from == nil { from = (to ?? Date()).addingTimeInterval(-defaultWindow) }
             let submissions = try await gateway.open311.submissions(apiTokenID: apiTokenID, trackingNumbers: ids, serviceCode: given.get("service_code"),

@@ -21,7 +21,7 @@ enum OpenAPIDocument {
                     (session cookie) or integrations use an API token (Bearer); customers have no account and prove a \
                     case with its tracking number and access code. Errors are RFC 9457 problem details with a `kind`. \
                     Every response carries `X-Request-Id`. `Accept-Language` picks zh-CN or en (English otherwise) for \
-                    texts, problems' `title` and `detail` included; `Content-Language` says which was used.
+                    texts, problems' `title`, `detail` and `problems` included; `Content-Language` says which was used.
                     """),
             ]),
             "servers": [["url": "/"]],
@@ -163,7 +163,8 @@ enum OpenAPIDocument {
                     "kind": ["type": "string"],
                     "instance": ["type": "string"],
                     "requestId": ["type": "string"],
-                    "problems": ["type": "array", "items": ["type": "string"]],
+                    "problems": ["type": "array", "items": ["type": "string"],
+                                 "description": "invalid_params: one line per bad field, in the language of Content-Language."],
                     "service": ["type": "string"],
                 ],
             ],
