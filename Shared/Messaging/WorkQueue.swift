@@ -21,6 +21,28 @@ public struct Job: Sendable {
     /// What the queue's `ClaimReads` read beside the job in the claim's statement (nil when the
     /// queue reads nothing beside its jobs).
     public let context: PostgresRow?
+    /// Until when, by this process's clock, the lease taken by the claim is this worker's for
+    /// certain: the claim set it to the database's `now()` plus the lease, and that `now()` came
+    /// after this instant, when the claim was sent. Heartbeats may hold it longer.
+    public let leaseCertainUntil: ContinuousClock.Instant
+}
+
+/// A job to add to a queue; see `WorkQueue.insertion(_:onlyIf:)`.
+public struct NewJob: Sendable {
+    public var payload: JSON
+    public var priority: Int
+    public var runAt: Date?
+    public var maxAttempts: Int
+    /// With a key already in the table, the job is not added.
+    public var dedupeKey: String?
+
+    public init(_ payload: JSON, priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 5, dedupeKey: String? = nil) {
+        self.payload = payload
+        self.priority = priority
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+        self.dedupeKey = dedupeKey
+    }
 }
 
 /// Rows a queue's handler reads first thing, read instead by the claim's own statement: one
@@ -79,20 +101,47 @@ public struct WorkQueue: Sendable {
         dedupeKey: String? = nil,
         on connection: PostgresConnection
     ) async throws -> Int64? {
-        // A worker of this queue in the writer's own process is woken directly; NOTIFY, which
-        // makes the commit wait for every other notifying commit in the cluster, only reaches
-        // workers elsewhere when this process has none.
-        let announce: SQL = connection.wakeAfterCommit(localChannel) ? "" : ", pg_notify('messaging_jobs', \(name))"
+        let job = NewJob(payload, priority: priority, runAt: runAt, maxAttempts: maxAttempts, dedupeKey: dedupeKey)
         let rows = try await connection.query("""
-            WITH added AS (
-                INSERT INTO messaging_jobs (queue, payload, priority, run_at, max_attempts, dedupe_key)
-                VALUES (\(name), \(PostgresJSONB(rawJSON: payload.jsonString)), \(priority), coalesce(\(runAt), now()), \(maxAttempts), \(dedupeKey))
-                ON CONFLICT (dedupe_key) DO NOTHING
-                RETURNING id
-            )
-            SELECT id\(announce) FROM added
+            WITH added AS (\(insertion([job])))
+            SELECT id, \(wakingWorkers(after: "added", on: connection)) AS woken FROM added
             """)
         return try rows.first?.decode(Int64.self, column: "id")
+    }
+
+    /// The `INSERT … RETURNING id` that adds `jobs` to this queue, for a caller that writes them
+    /// as a data-modifying CTE of a larger statement (one round trip and one commit for a change
+    /// and its jobs). They are added only when `condition` (SQL, e.g. `EXISTS (SELECT 1 FROM
+    /// done)`) holds. Put `wakingWorkers(after:on:)`, naming the CTE, in the statement's select list.
+    public func insertion(_ jobs: [NewJob], onlyIf condition: SQL = "true") -> SQL {
+        guard !jobs.isEmpty else {
+            return "INSERT INTO messaging_jobs (queue, payload) SELECT \(name), '{}'::jsonb WHERE false RETURNING id"
+        }
+        var rows: SQL = ""
+        for (index, job) in jobs.enumerated() {
+            if index > 0 { rows += ", " }
+            rows += """
+                (\(PostgresJSONB(rawJSON: job.payload.jsonString)), \(job.priority)::int4, \(job.runAt)::timestamptz,
+                 \(job.maxAttempts)::int4, \(job.dedupeKey)::text)
+                """
+        }
+        return """
+            INSERT INTO messaging_jobs (queue, payload, priority, run_at, max_attempts, dedupe_key)
+            SELECT \(name), j.payload, j.priority, coalesce(j.run_at, now()), j.max_attempts, j.dedupe_key
+            FROM (VALUES \(rows)) AS j (payload, priority, run_at, max_attempts, dedupe_key)
+            WHERE \(condition)
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING id
+            """
+    }
+
+    /// A select-list expression after the CTE `added` (an `insertion`): this queue's workers wake
+    /// when the transaction commits, if it added a job. A worker of this queue in the writer's
+    /// own process is woken directly; NOTIFY, which makes the commit wait for every other
+    /// notifying commit in the cluster, only reaches workers elsewhere when this process has none.
+    public func wakingWorkers(after added: String, on connection: PostgresConnection) -> SQL {
+        if connection.wakeAfterCommit(localChannel) { return "NULL" }
+        return "(SELECT pg_notify('\(unsafeRaw: Self.notifyChannel)', \(name)) FROM (SELECT 1 FROM \(unsafeRaw: added) LIMIT 1) one)"
     }
 
     /// Adds a job in its own transaction.
@@ -113,6 +162,7 @@ public struct WorkQueue: Sendable {
     func claim(worker: String, limit: Int, lease: Duration, completing finished: [Int64] = []) async throws -> [Job] {
         var reads: (columns: SQL, joins: SQL) = ("", "")
         if let claimReads { reads = (", " + claimReads.columns, claimReads.joins) }
+        let sent = ContinuousClock.now
         let rows = try await database.query("""
             WITH finished AS (
                 UPDATE messaging_jobs SET status = 'done', finished_at = now(), lease_until = NULL
@@ -148,7 +198,8 @@ public struct WorkQueue: Sendable {
                 attempt: try row.decode(Int.self, column: "job_attempts"),
                 maxAttempts: try row.decode(Int.self, column: "job_max_attempts"),
                 worker: worker,
-                context: claimReads == nil ? nil : row
+                context: claimReads == nil ? nil : row,
+                leaseCertainUntil: sent + lease
             )
             if job.attempt > job.maxAttempts {
                 try await bury(job, error: "its workers stopped (lease expired) on every one of its \(job.maxAttempts) attempts")

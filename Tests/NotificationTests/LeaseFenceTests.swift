@@ -17,8 +17,13 @@ struct LeaseFenceTests {
         // in the rate limiter, its job claimed and running. The test hands that job to "another
         // worker" meanwhile, as a claim after an expired lease would. (Sending the second only
         // after the first settled left no wait on a loaded machine: the token was back by then.)
+        // The takeover is staged while the job's own lease still runs, which only a lease that
+        // ran out can do for real. A transfer limit of 3 s with a 4 s lease leaves no moment in
+        // which the worker may trust the lease its claim took without renewing it, so the renewal
+        // (the fence under test) runs before every transfer, as it does after any real wait out.
         try await NotificationHarness.run(settings: [
             "ONESTOP_SMS_RATE_PER_SECOND": "1", "ONESTOP_NOTIFY_RATE_BURST": "1", "ONESTOP_NOTIFY_LEASE_SECONDS": "4",
+            "ONESTOP_NOTIFY_TIMEOUT_SECONDS": "3",
         ]) { harness in
             // The first must take the token: sent together, the second's job sometimes ran first.
             _ = try await harness.send(acceptedParams(key: "fence/1", email: nil, channels: [.sms]))

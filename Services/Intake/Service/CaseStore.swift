@@ -156,10 +156,17 @@ enum CaseStore {
         _ caseID: UUID, event: String, actor: String?, detail: String?, public isPublic: Bool = true,
         at instant: Date = Date(), on connection: PostgresConnection
     ) async throws {
-        try await connection.execute("""
-            INSERT INTO case_timeline (case_id, at, event, actor, detail, public)
-            VALUES (\(caseID), \(instant), \(event), \(actor), \(detail), \(isPublic))
-            """)
+        try await connection.execute(timelineInsertion(caseID, event: event, actor: actor, detail: detail, public: isPublic, at: instant))
+    }
+
+    /// The INSERT of `appendTimeline`, for a caller that writes it as a CTE of a larger statement.
+    static func timelineInsertion(
+        _ caseID: UUID, event: String, actor: String?, detail: String?, public isPublic: Bool = true, at instant: Date = Date()
+    ) -> SQL {
+        """
+        INSERT INTO case_timeline (case_id, at, event, actor, detail, public)
+        VALUES (\(caseID), \(instant), \(event), \(actor), \(detail), \(isPublic))
+        """
     }
 
     static func timeline(of caseID: UUID, publicOnly: Bool, on connection: PostgresConnection) async throws -> [TimelineEntry] {
@@ -201,12 +208,17 @@ enum AuditTrail {
         _ action: String, by actor: AuditActor, caseID: UUID?, before: JSON? = nil, after: JSON? = nil,
         context: RPCContext?, on connection: PostgresConnection
     ) async throws {
+        try await connection.execute(insertion(action, by: actor, caseID: caseID, before: before, after: after, context: context))
+    }
+
+    /// The INSERT of `record`, for a caller that writes it as a CTE of a larger statement.
+    static func insertion(_ action: String, by actor: AuditActor, caseID: UUID?, before: JSON? = nil, after: JSON? = nil, context: RPCContext?) -> SQL {
         let beforeJSON = before.map { PostgresJSONB(rawJSON: $0.jsonString) }
         let afterJSON = after.map { PostgresJSONB(rawJSON: $0.jsonString) }
         let trace = context?.meta.traceparent
-        try await connection.execute("""
+        return """
             INSERT INTO audit_log (actor, role, action, case_id, before, after, trace_id)
             VALUES (\(actor.id), \(actor.role), \(action), \(caseID), \(beforeJSON), \(afterJSON), \(trace))
-            """)
+            """
     }
 }

@@ -60,7 +60,7 @@ public enum IntakeService {
         func methods() throws -> RPCMethodTable {
             let registration = RegistrationHandlers(database: context.database, catalog: catalog, vault: vault, notices: notices, settings: settings)
             let views = CaseViewHandlers(database: context.database, catalog: catalog, registration: registration)
-            let progress = ProgressHandlers(database: context.database, catalog: catalog, notices: notices, settings: settings,
+            let progress = ProgressHandlers(database: context.database, notices: notices, settings: settings,
                                             inbox: Inbox(database: context.database))
             let administration = AdministrationHandlers(database: context.database, catalog: catalog, settings: settings)
             let catalogFile = try ServiceCatalog.bundledFile()

@@ -18,7 +18,6 @@ import Foundation
 /// event still lands in the timeline.
 struct ProgressHandlers: Sendable {
     let database: PostgresPool
-    let catalog: ServiceCatalog
     let notices: CustomerNotices
     let settings: IntakeSettings
     let inbox: Inbox
@@ -61,10 +60,17 @@ struct ProgressHandlers: Sendable {
             break
         }
         return try await inbox.receive(context) { connection in
-            guard var record = try await CaseStore.load(id: id, forUpdate: true, on: connection) else {
+            // The case, locked, and its service type in one round trip.
+            let rows = try await connection.query("""
+                SELECT \(unsafeRaw: CaseStore.columns),
+                       (SELECT s.definition::text FROM catalog_service_types s WHERE s.code = cases.service_type) AS service_definition
+                FROM cases WHERE id = \(id) FOR UPDATE
+                """)
+            guard let row = rows.first else {
                 throw RPCError.notFound("no case \(params.caseId)", zh: "未找到办件 \(params.caseId)")
             }
-            let serviceType = try await catalog.serviceType(record.serviceType, on: connection)
+            var record = try CaseStore.decode(row)
+            let serviceType = try ServiceCatalog.serviceType(definition: row.decode(String?.self, column: "service_definition"))
             let serviceName = serviceType?.name.text(record.locale) ?? record.serviceType
             let actor = params.actor?.id ?? context.caller ?? "system"
             let before = record.status
@@ -87,25 +93,30 @@ struct ProgressHandlers: Sendable {
                     deadline: deadline!, issuedAt: params.occurredAt, updated: false
                 )
             }
-            try await connection.execute("""
-                UPDATE cases SET status = \(record.status.rawValue),
-                    department = COALESCE(\(department), department),
-                    handler_id = COALESCE(\(handler), handler_id),
-                    due_date = COALESCE(\(newDue)::date, due_date),
-                    finished_at = CASE WHEN \(finished) THEN \(params.occurredAt) ELSE finished_at END,
-                    notice = CASE WHEN \(notice != nil) THEN \(try notice.map { try CaseStore.jsonb($0) }) ELSE notice END,
-                    notice_deadline = CASE WHEN \(notice != nil) THEN \(deadline)::date ELSE notice_deadline END,
-                    noticed_items = CASE WHEN \(notice != nil) THEN \(notice?.items.map(\.code) ?? []) ELSE noticed_items END
-                WHERE id = \(id)
-                """)
-            try await CaseStore.appendTimeline(id, event: params.event.rawValue, actor: actor, detail: detail, public: isPublic,
-                                               at: params.occurredAt, on: connection)
-            try await AuditTrail.record(
+            // The case's new state, its timeline entry and its audit row in one statement, which
+            // also hands back the case as the customer notice needs it.
+            let audited = AuditTrail.insertion(
                 "case.progress.\(params.event.rawValue)", by: AuditActor(id: actor, role: params.actor?.role ?? context.caller),
-                caseID: id, before: ["status": .string(before.rawValue)], after: ["status": .string(record.status.rawValue)],
-                context: context, on: connection
+                caseID: id, before: ["status": .string(before.rawValue)], after: ["status": .string(record.status.rawValue)], context: context
             )
-            if let refreshed = try await CaseStore.load(id: id, on: connection) { record = refreshed }
+            let updated = try await connection.query("""
+                WITH changed AS (
+                    UPDATE cases SET status = \(record.status.rawValue),
+                        department = COALESCE(\(department), department),
+                        handler_id = COALESCE(\(handler), handler_id),
+                        due_date = COALESCE(\(newDue)::date, due_date),
+                        finished_at = CASE WHEN \(finished) THEN \(params.occurredAt) ELSE finished_at END,
+                        notice = CASE WHEN \(notice != nil) THEN \(try notice.map { try CaseStore.jsonb($0) }) ELSE notice END,
+                        notice_deadline = CASE WHEN \(notice != nil) THEN \(deadline)::date ELSE notice_deadline END,
+                        noticed_items = CASE WHEN \(notice != nil) THEN \(notice?.items.map(\.code) ?? []) ELSE noticed_items END
+                    WHERE id = \(id)
+                    RETURNING \(unsafeRaw: CaseStore.columns)
+                ), timeline AS (
+                    \(CaseStore.timelineInsertion(id, event: params.event.rawValue, actor: actor, detail: detail, public: isPublic, at: params.occurredAt))
+                ), audited AS (\(audited))
+                SELECT * FROM changed
+                """)
+            if let row = updated.first { record = try CaseStore.decode(row) }
             try await tellCustomer(params, record: record, serviceName: serviceName, moved: moved, returnDeadline: deadline, on: connection)
             return IntakeRecordProgress.Result(caseId: record.caseID, status: record.status)
         }

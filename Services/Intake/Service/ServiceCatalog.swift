@@ -58,6 +58,11 @@ struct ServiceCatalog: Sendable {
         logger.info("service catalog seeded", metadata: ["serviceTypes": "\(file.serviceTypes.count)", "version": "\(file.version)"])
     }
 
+    /// The definition a query read as `definition::text` (nil when it found none).
+    static func serviceType(definition text: String?) throws -> CatalogServiceType? {
+        try text.map(decode)
+    }
+
     func serviceType(_ code: String, on connection: PostgresConnection) async throws -> CatalogServiceType? {
         let rows = try await connection.query("SELECT definition::text AS definition FROM catalog_service_types WHERE code = \(code)")
         guard let row = rows.first else { return nil }

@@ -297,8 +297,19 @@ struct Bench: Sendable {
 
     /// Bigger pools than the end-to-end tests use: the tests run many systems side by side,
     /// the benchmark one system that takes the load.
+    ///
+    /// Notification gets its default lease and transfer limit back: the harness shortens them so
+    /// that kill tests recover in seconds, and a lease barely longer than a transfer makes every
+    /// delivery renew it first, which a deployment with the defaults does not do.
     static let overrides: [OneStopSystem.Part: [String: String]] = Dictionary(
-        uniqueKeysWithValues: OneStopSystem.Part.allCases.map { ($0, ["ONESTOP_DB_POOL_SIZE": "8"]) }
+        uniqueKeysWithValues: OneStopSystem.Part.allCases.map { part in
+            var settings = ["ONESTOP_DB_POOL_SIZE": "8"]
+            if part == .notification {
+                settings["ONESTOP_NOTIFY_LEASE_SECONDS"] = "60"
+                settings["ONESTOP_NOTIFY_TIMEOUT_SECONDS"] = "30"
+            }
+            return (part, settings)
+        }
     )
 
     static func withSystem(connections: Int, _ body: (Bench) async throws -> Void) async throws {

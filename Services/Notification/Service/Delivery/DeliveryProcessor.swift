@@ -39,17 +39,18 @@ struct DeliveryProcessor: Sendable {
     }
 
     func handle(_ job: Job) async throws {
-        guard let text = job.payload["delivery"]?.stringValue, let id = UUID(uuidString: text) else {
+        guard let text = job.payload["delivery"]?.stringValue, UUID(uuidString: text) != nil else {
             logger.error("notification job without a delivery id; dropped", metadata: ["job.id": .stringConvertible(job.id)])
             return
         }
-        guard let delivery = try await store.delivery(id) else { return }
+        // The claim read the delivery and its address's suppression beside the job.
+        guard let (delivery, suppressed) = try await store.claimedDelivery(job) else { return }
         // Done already (a job scheduled twice, or a repeat after a crash that did record).
         guard delivery.status == "pending" || delivery.status == "retrying" else { return }
         let attemptNumber = delivery.attempts + 1
         let started = Date()
 
-        if let reason = try await store.suppressionReason(channel: delivery.channel, addressHash: delivery.addressHash) {
+        if let reason = suppressed {
             metrics.outcome(delivery.channel, "suppressed")
             try await store.record(
                 AttemptRecord(outcome: "suppressed", reason: reason, detail: "the address is on the suppression list (\(reason))", startedAt: started),
@@ -147,12 +148,15 @@ extension DeliveryProcessor {
         return (verdict.masking(recipient.address, channel: delivery.channel), result, partsSent)
     }
 
-    /// Renews the job's lease just before a transfer, or gives the job up (`JobLeaseLost`) when
-    /// another worker holds it now. A transfer is bounded by `ONESTOP_NOTIFY_TIMEOUT_SECONDS`,
-    /// which must be shorter than the lease, so no one else can claim the job while its message
+    /// Makes sure the job's lease outlasts the transfer about to start: renews it, or gives the
+    /// job up (`JobLeaseLost`) when another worker holds it now. A transfer is bounded by
+    /// `ONESTOP_NOTIFY_TIMEOUT_SECONDS`, which must be shorter than the lease, so no one else can claim the job while its message
     /// is with the provider. Without this, a job that waited out its lease (for the rate limit,
     /// or for a pooled connection to heartbeat with after a restart) was sent by two workers.
     func holdLease(_ job: Job) async throws {
+        // The lease the claim took outlasts this transfer (with a second to spare for the two
+        // clocks): no other worker can hold the job, and the renewal's round trip is saved.
+        if ContinuousClock.now + settings.transferTimeout + .seconds(1) < job.leaseCertainUntil { return }
         guard try await store.queue.heartbeat(job, lease: settings.lease) else {
             throw JobLeaseLost(jobID: job.id)
         }

@@ -51,7 +51,28 @@ struct NotificationStore: Sendable {
 
     let database: PostgresPool
     let vault: NotificationVault
-    var queue: WorkQueue { WorkQueue(name: Self.queueName, database: database) }
+    /// A claimed job comes with its delivery, its message and any suppression of its address
+    /// (`claimedDelivery(_:)`): the claim's statement reads them, not one more round trip per job.
+    var queue: WorkQueue { WorkQueue(name: Self.queueName, database: database, claimReads: Self.deliveryReads) }
+
+    static let deliveryColumns: SQL = """
+        d.id, d.message_id, m.key, m.urgency, m.created_at, d.channel, d.address_hash, d.sealed_key_id,
+        d.address_cipher, d.name_cipher, d.content_cipher, d.address, d.recipient_name, d.content,
+        d.status, d.attempts, d.parts_sent
+        """
+
+    static let deliveryReads = ClaimReads(
+        columns: deliveryColumns + ", s.reason AS suppression_reason",
+        // A payload whose delivery id is not a uuid is not cast, so it cannot fail the claim of
+        // every job; its job comes without a delivery and is dropped.
+        joins: """
+            LEFT JOIN notification_deliveries d ON d.id = CASE
+                WHEN claimed.payload->>'delivery' ~ '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'
+                THEN (claimed.payload->>'delivery')::uuid END
+            LEFT JOIN notification_messages m ON m.id = d.message_id
+            LEFT JOIN notification_suppressions s ON s.channel = d.channel AND s.address_hash = d.address_hash
+            """
+    )
 
     static func jobPayload(_ delivery: UUID, attempt: Int) -> JSON {
         ["delivery": .string(delivery.lowercasedString), "attempt": .integer(Int64(attempt))]
@@ -64,47 +85,68 @@ struct NotificationStore: Sendable {
         let sealedVariables = try vault.seal(variables)
         let urgency = params.urgency ?? .normal
         let now = Date()
-        return try await database.withTransaction { connection in
-            let messageID = UUID.v7()
-            let inserted = try await connection.query("""
-                INSERT INTO notification_messages (id, key, template, locale, urgency, subject_id, sealed_key_id, variables_cipher, caller)
-                VALUES (\(messageID), \(params.key), \(params.template.rawValue), \(params.locale.rawValue), \(urgency.rawValue), \(params.subjectId),
-                        \(vault.keyID), \(sealedVariables), \(actor))
-                ON CONFLICT (key) DO NOTHING
-                RETURNING id
-                """)
-            guard !inserted.isEmpty else {
-                let existing = try await connection.query("""
-                    SELECT m.id, (SELECT count(*)::int8 FROM notification_deliveries d WHERE d.message_id = m.id) AS n
-                    FROM notification_messages m WHERE m.key = \(params.key)
-                    """)
-                guard let row = existing.first else { throw RPCError.unavailable("the message with this key is being written; retry") }
-                return NotificationSend.Result(
-                    messageId: try row.decode(UUID.self, column: "id").lowercasedString, created: false,
-                    deliveries: Int(try row.decode(Int64.self, column: "n"))
-                )
-            }
-            for delivery in planned {
-                let deliveryID = UUID.v7()
-                try await connection.execute("""
+        let messageID = UUID.v7()
+        var deliveries: SQL = ""
+        var jobs: [NewJob] = []
+        for delivery in planned {
+            let deliveryID = UUID.v7()
+            if !jobs.isEmpty { deliveries += ", " }
+            deliveries += """
+                (\(deliveryID), \(delivery.position)::int4, \(delivery.channel.rawValue), \(try vault.seal(delivery.address)),
+                 \(try delivery.name.map { try vault.seal($0) })::bytea, \(try vault.seal(delivery.content)),
+                 \(vault.addressHash(delivery.address, channel: delivery.channel)), \(SendPlan.mask(delivery.address, channel: delivery.channel)))
+                """
+            // Non-urgent SMS wait for the end of quiet hours.
+            let runAt = delivery.channel == .sms && urgency == .normal ? quietHours?.end(after: now) : nil
+            jobs.append(NewJob(
+                Self.jobPayload(deliveryID, attempt: 1), priority: urgency == .urgent ? 1 : 0, runAt: runAt,
+                maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(deliveryID.lowercasedString)/1"
+            ))
+        }
+        if planned.isEmpty {
+            // A message with no delivery (nobody to reach) is still recorded: VALUES needs a row.
+            deliveries = "(NULL::uuid, NULL::int4, NULL::text, NULL::bytea, NULL::bytea, NULL::bytea, NULL::text, NULL::text)"
+        }
+        let audited: JSON = ["key": .string(params.key), "template": .string(params.template.rawValue), "deliveries": .integer(Int64(planned.count))]
+        // The message, its deliveries, their jobs and the audit row in one statement: one round
+        // trip and one commit, all or nothing. A key seen before adds nothing.
+        let rows = try await database.withConnection { connection in
+            try await connection.query("""
+                WITH message AS (
+                    INSERT INTO notification_messages (id, key, template, locale, urgency, subject_id, sealed_key_id, variables_cipher, caller)
+                    VALUES (\(messageID), \(params.key), \(params.template.rawValue), \(params.locale.rawValue), \(urgency.rawValue), \(params.subjectId),
+                            \(vault.keyID), \(sealedVariables), \(actor))
+                    ON CONFLICT (key) DO NOTHING
+                    RETURNING id
+                ), delivered AS (
                     INSERT INTO notification_deliveries (id, message_id, position, channel, sealed_key_id, address_cipher, name_cipher, content_cipher,
                                                          address_hash, address_masked)
-                    VALUES (\(deliveryID), \(messageID), \(delivery.position), \(delivery.channel.rawValue), \(vault.keyID),
-                            \(try vault.seal(delivery.address)), \(try delivery.name.map { try vault.seal($0) }), \(try vault.seal(delivery.content)),
-                            \(vault.addressHash(delivery.address, channel: delivery.channel)), \(SendPlan.mask(delivery.address, channel: delivery.channel)))
-                    """)
-                // Non-urgent SMS wait for the end of quiet hours.
-                let runAt = delivery.channel == .sms && urgency == .normal ? quietHours?.end(after: now) : nil
-                try await queue.enqueue(
-                    Self.jobPayload(deliveryID, attempt: 1), priority: urgency == .urgent ? 1 : 0, runAt: runAt,
-                    maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(deliveryID.lowercasedString)/1", on: connection
+                    SELECT p.id, message.id, p.position, p.channel, \(vault.keyID), p.address_cipher, p.name_cipher, p.content_cipher, p.address_hash, p.address_masked
+                    FROM message, (VALUES \(deliveries))
+                        AS p (id, position, channel, address_cipher, name_cipher, content_cipher, address_hash, address_masked)
+                    WHERE p.id IS NOT NULL
+                    RETURNING id
+                ), added AS (\(queue.insertion(jobs, onlyIf: "EXISTS (SELECT 1 FROM message)"))
+                ), audited AS (
+                    INSERT INTO notification_audit (actor, action, entity_id, detail)
+                    SELECT \(actor), 'message.accepted', \(messageID.lowercasedString), \(PostgresJSONB(rawJSON: audited.jsonString))
+                    FROM message
                 )
-            }
-            try await audit(connection, actor: actor, action: "message.accepted", entity: messageID.lowercasedString, detail: [
-                "key": .string(params.key), "template": .string(params.template.rawValue), "deliveries": .integer(Int64(planned.count)),
-            ])
-            return NotificationSend.Result(messageId: messageID.lowercasedString, created: true, deliveries: planned.count)
+                SELECT (SELECT count(*) FROM message)::int8 AS created, \(queue.wakingWorkers(after: "added", on: connection)) AS woken
+                """)
         }
+        guard try rows.first?.decode(Int64.self, column: "created") == 1 else {
+            let existing = try await database.query("""
+                SELECT m.id, (SELECT count(*)::int8 FROM notification_deliveries d WHERE d.message_id = m.id) AS n
+                FROM notification_messages m WHERE m.key = \(params.key)
+                """)
+            guard let row = existing.first else { throw RPCError.unavailable("the message with this key is being written; retry") }
+            return NotificationSend.Result(
+                messageId: try row.decode(UUID.self, column: "id").lowercasedString, created: false,
+                deliveries: Int(try row.decode(Int64.self, column: "n"))
+            )
+        }
+        return NotificationSend.Result(messageId: messageID.lowercasedString, created: true, deliveries: planned.count)
     }
 
     private func audit(_ connection: PostgresConnection, actor: String?, action: String, entity: String, detail: JSON) async throws {
@@ -207,13 +249,26 @@ struct NotificationStore: Sendable {
 
     func delivery(_ id: UUID) async throws -> DeliveryRecord? {
         let rows = try await database.query("""
-            SELECT d.id, d.message_id, m.key, m.urgency, m.created_at, d.channel, d.address_hash, d.sealed_key_id,
-                   d.address_cipher, d.name_cipher, d.content_cipher, d.address, d.recipient_name, d.content,
-                   d.status, d.attempts, d.parts_sent
+            SELECT \(Self.deliveryColumns)
             FROM notification_deliveries d JOIN notification_messages m ON m.id = d.message_id
             WHERE d.id = \(id)
             """)
-        guard let row = rows.first else { return nil }
+        return try rows.first.map(decodeDelivery)
+    }
+
+    /// A claimed job's delivery, read by the claim (nil when the delivery is gone), and the
+    /// reason its address is suppressed, if it is.
+    func claimedDelivery(_ job: Job) async throws -> (delivery: DeliveryRecord, suppressed: String?)? {
+        guard let row = job.context, try row.decode(UUID?.self, column: "id") != nil else { return nil }
+        let delivery = try decodeDelivery(row)
+        if try row.decode(String?.self, column: "address_hash") == nil {
+            // Not sealed yet: its hash is the vault's, made now, so the claim could not match it.
+            return (delivery, try await suppressionReason(channel: delivery.channel, addressHash: delivery.addressHash))
+        }
+        return (delivery, try row.decode(String?.self, column: "suppression_reason"))
+    }
+
+    private func decodeDelivery(_ row: PostgresRow) throws -> DeliveryRecord {
         let channel = NotificationChannel(rawValue: try row.decode(String.self, column: "channel")) ?? .sms
         let recipient: StoredRecipient
         let addressHash: String
@@ -243,48 +298,66 @@ struct NotificationStore: Sendable {
         )
     }
 
-    /// Records an attempt, the delivery's new state and the job's completion in ONE transaction,
-    /// and schedules the next attempt's job when there is one.
+    /// Records an attempt, the delivery's new state, the job's completion and the next attempt's
+    /// job (when there is one) in ONE statement: one round trip and one commit. Nothing is
+    /// written, and `JobLeaseLost` thrown, when the job is no longer this worker's.
     func record(_ attempt: AttemptRecord, attemptNumber: Int, delivery: DeliveryRecord, job: Job, newStatus: String?, suppress: String?) async throws {
         let detail = attempt.detail.map { String($0.prefix(500)) }
-        try await database.withTransaction { connection in
-            try await connection.execute("""
+        var effects: SQL = """
+            attempted AS (
                 INSERT INTO notification_attempts (delivery_id, attempt, outcome, reason, detail, provider_status, latency_ms, started_at)
-                VALUES (\(delivery.id), \(attemptNumber), \(attempt.outcome), \(attempt.reason), \(detail),
-                        \(attempt.providerStatus), \(attempt.latencyMs), \(attempt.startedAt))
-                """)
-            if let newStatus {
-                let counted = attempt.outcome == "deferred" || attempt.outcome == "suppressed" ? 0 : 1
-                try await connection.execute("""
+                SELECT \(delivery.id), \(attemptNumber)::int4, \(attempt.outcome), \(attempt.reason)::text, \(detail)::text,
+                       \(attempt.providerStatus)::int4, \(attempt.latencyMs)::int4, \(attempt.startedAt)::timestamptz
+                FROM done
+            )
+            """
+        if let newStatus {
+            let counted = attempt.outcome == "deferred" || attempt.outcome == "suppressed" ? 0 : 1
+            let audited: JSON = ["attempt": .integer(Int64(attemptNumber)), "status": .string(newStatus), "reason": attempt.reason.map { .string($0) } ?? .null]
+            effects += """
+                , updated AS (
                     UPDATE notification_deliveries
-                    SET status = \(newStatus), attempts = attempts + \(counted),
-                        parts_sent = coalesce(\(attempt.partsSent), parts_sent),
-                        provider_id = coalesce(\(attempt.providerID), provider_id),
-                        last_error = CASE WHEN \(attempt.outcome) = 'sent' THEN last_error ELSE coalesce(\(detail), last_error) END,
-                        next_attempt_at = \(attempt.nextRunAt),
+                    SET status = \(newStatus), attempts = attempts + \(counted)::int4,
+                        parts_sent = coalesce(\(attempt.partsSent)::int4, parts_sent),
+                        provider_id = coalesce(\(attempt.providerID)::text, provider_id),
+                        last_error = CASE WHEN \(attempt.outcome) = 'sent' THEN last_error ELSE coalesce(\(detail)::text, last_error) END,
+                        next_attempt_at = \(attempt.nextRunAt)::timestamptz,
                         sent_at = CASE WHEN \(newStatus) = 'sent' THEN now() ELSE sent_at END,
                         updated_at = now()
-                    WHERE id = \(delivery.id)
-                    """)
-                try await audit(connection, actor: "notification", action: "delivery.\(attempt.outcome)", entity: delivery.id.lowercasedString, detail: [
-                    "attempt": .integer(Int64(attemptNumber)), "status": .string(newStatus), "reason": attempt.reason.map { .string($0) } ?? .null,
-                ])
-            }
-            if let suppress {
-                try await connection.execute("""
-                    INSERT INTO notification_suppressions (channel, address_hash, reason) VALUES (\(delivery.channel.rawValue), \(delivery.addressHash), \(suppress))
-                    ON CONFLICT DO NOTHING
-                    """)
-            }
-            try await queue.complete(job, on: connection)
-            if let next = attempt.nextRunAt {
-                let nextNumber = attempt.outcome == "deferred" ? attemptNumber : attemptNumber + 1
-                let suffix = attempt.outcome == "deferred" ? "/deferred-\(Int(next.timeIntervalSince1970))" : ""
-                try await queue.enqueue(
-                    Self.jobPayload(delivery.id, attempt: nextNumber), priority: delivery.urgency == .urgent ? 1 : 0, runAt: next,
-                    maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(delivery.id.lowercasedString)/\(nextNumber)\(suffix)", on: connection
+                    WHERE id = \(delivery.id) AND EXISTS (SELECT 1 FROM done)
+                ), audited AS (
+                    INSERT INTO notification_audit (actor, action, entity_id, detail)
+                    SELECT 'notification', \("delivery.\(attempt.outcome)"), \(delivery.id.lowercasedString), \(PostgresJSONB(rawJSON: audited.jsonString))
+                    FROM done
                 )
-            }
+                """
         }
+        if let suppress {
+            effects += """
+                , suppressed AS (
+                    INSERT INTO notification_suppressions (channel, address_hash, reason)
+                    SELECT \(delivery.channel.rawValue), \(delivery.addressHash), \(suppress) FROM done
+                    ON CONFLICT DO NOTHING
+                )
+                """
+        }
+        var next: [NewJob] = []
+        if let runAt = attempt.nextRunAt {
+            let nextNumber = attempt.outcome == "deferred" ? attemptNumber : attemptNumber + 1
+            let suffix = attempt.outcome == "deferred" ? "/deferred-\(Int(runAt.timeIntervalSince1970))" : ""
+            next.append(NewJob(
+                Self.jobPayload(delivery.id, attempt: nextNumber), priority: delivery.urgency == .urgent ? 1 : 0, runAt: runAt,
+                maxAttempts: Self.jobLeaseAttempts, dedupeKey: "notification/\(delivery.id.lowercasedString)/\(nextNumber)\(suffix)"
+            ))
+        }
+        let recorded = try await database.withConnection { connection in
+            try await connection.query("""
+                WITH done AS (\(queue.completion(of: job)) RETURNING id),
+                \(effects),
+                added AS (\(queue.insertion(next, onlyIf: "EXISTS (SELECT 1 FROM done)")))
+                SELECT (SELECT count(*) FROM done)::int8 AS done, \(queue.wakingWorkers(after: "added", on: connection)) AS woken
+                """)
+        }
+        guard try recorded.first?.decode(Int64.self, column: "done") == 1 else { throw JobLeaseLost(jobID: job.id) }
     }
 }
