@@ -26,4 +26,16 @@ public enum ProcessCPU {
         }
         return total
     }
+
+    /// Seconds the whole machine has been busy so far, summed over its cores (/proc/stat: every
+    /// kind of time but idle and I/O wait). Unlike the per-process figures it includes what no
+    /// process is charged with, such as the kernel's network work, and processes that ended.
+    public static func machineBusySeconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return nil }
+        // user nice system idle iowait irq softirq steal …
+        return (ticks.reduce(0, +) - ticks[3] - ticks[4]) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 }

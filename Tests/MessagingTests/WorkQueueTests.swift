@@ -145,6 +145,58 @@ struct WorkQueueTests {
         await pool.close()
     }
 
+    /// A handler may skip renewing its lease until `leaseCertainUntil`; that must never be later
+    /// than the lease the database gives the job, or another worker could claim it meanwhile.
+    @Test func theLeaseAWorkerCountsOnEndsNoLaterThanTheOneInTheDatabase() async throws {
+        let (configuration, pool, queue) = try await makeQueue()
+        try await queue.enqueue(["n": 1])
+        let lease = Duration.seconds(30)
+        let claimed = Mutex<(job: Job, at: ContinuousClock.Instant, databaseLeaseLeft: Double)?>(nil)
+        let worker = QueueWorker(
+            queue: queue, listenerConfiguration: configuration, workerName: "test-worker",
+            configuration: QueueWorkerConfiguration(concurrency: 1, lease: lease, pollInterval: .milliseconds(50)), logger: quietLogger
+        ) { job in
+            // What is left of the database's lease, read before `at`: no more than that is left at `at`.
+            let left = try await pool.query("SELECT extract(epoch FROM lease_until - clock_timestamp())::float8 AS s FROM messaging_jobs WHERE id = \(job.id)")
+                .first?.decode(Double.self, column: "s") ?? 0
+            let at = ContinuousClock.now
+            claimed.withLock { $0 = (job, at, left) }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await worker.run() }
+            let ran = try await waitUntil(timeout: .seconds(30)) { claimed.withLock { $0 != nil } }
+            #expect(ran)
+            group.cancelAll()
+        }
+        let (job, at, databaseLeft) = try #require(claimed.withLock { $0 })
+        let counted = job.leaseCertainUntil - at
+        #expect(counted <= .seconds(databaseLeft), "the worker counts on \(counted) of lease, the database holds \(databaseLeft) s")
+        #expect(counted > lease - .seconds(5), "the claim's own lease is counted on, less only the time since it was sent: \(counted)")
+        await pool.close()
+    }
+
+    /// Jobs written as a CTE of a larger statement: only when its condition holds, once per key.
+    @Test func jobsWrittenWithAnotherChangeAreAddedOnlyWithItAndOncePerKey() async throws {
+        let (_, pool, queue) = try await makeQueue()
+        func write(_ effect: Bool, _ jobs: [NewJob]) async throws {
+            try await pool.withConnection { connection in
+                try await connection.query("""
+                    WITH effect AS (INSERT INTO probe_job_effects (job_id, worker) SELECT 0, 'writer' WHERE \(effect) RETURNING id),
+                    added AS (\(queue.insertion(jobs, onlyIf: "EXISTS (SELECT 1 FROM effect)")))
+                    SELECT \(queue.wakingWorkers(after: "added", on: connection)) AS woken
+                    """)
+            }
+        }
+        try await write(false, [NewJob(["n": 1], dedupeKey: "k/1")])
+        #expect(try await queue.depth() == 0, "no effect, no job")
+        try await write(true, [NewJob(["n": 1], priority: 1, dedupeKey: "k/1"), NewJob(["n": 2], maxAttempts: 3)])
+        try await write(true, [NewJob(["n": 1], dedupeKey: "k/1")])
+        try await write(true, [])
+        let rows = try await pool.query("SELECT payload->>'n' AS n, priority, max_attempts FROM messaging_jobs ORDER BY id")
+        #expect(try rows.map { "\(try $0.decode(String.self, column: "n"))/\(try $0.decode(Int.self, column: "priority"))/\(try $0.decode(Int.self, column: "max_attempts"))" } == ["1/1/5", "2/0/3"])
+        await pool.close()
+    }
+
     @Test func enqueueingWithTheSameDedupeKeyMakesOneJob() async throws {
         let (_, pool, queue) = try await makeQueue()
         #expect(try await queue.enqueue(["a": 1], dedupeKey: "case-1/check") != nil)

@@ -132,10 +132,14 @@ struct Ramp: AsyncParsableCommand {
         var failures: [String: Int]
         var cases: Int
         var routed: Int
+        /// Statuses of the cases that did not reach routed in time.
+        var unrouted: [String: Int]
         var undelivered: Int
         var drain: Duration
         var outboxLag: (p50: Double, p99: Double)
         var transactionsPerCase: Double
+        /// The machine's busy CPU time during the load and the drain, per case, in ms.
+        var cpuPerCase: Double
         var sustained: Bool
     }
 
@@ -146,6 +150,11 @@ struct Ramp: AsyncParsableCommand {
                 let step = try await measure(bench, rate: rate)
                 steps.append(step)
                 print("\(rate)/s: p99 \(ms(step.latencies.p99)) · routed \(step.routed)/\(step.cases) · undelivered \(step.undelivered) · \(step.sustained ? "sustained" : "not sustained") · load \(Bench.loadAverage())")
+                if !step.unrouted.isEmpty {
+                    // Where the cases that never got there stopped, and what the services said.
+                    print("  not routed: \(Bench.describe(step.unrouted))")
+                    print(bench.system.logs(lines: 20))
+                }
                 if !step.sustained { break }
             }
             let best = steps.filter(\.sustained).map(\.rate).max()
@@ -156,11 +165,11 @@ struct Ramp: AsyncParsableCommand {
             let ceiling = try await insertCeiling()
 
             print("")
-            print("| offered cases/s | registrations p50 ms | p99 ms | failed | routed | undelivered messages | drain s | outbox lag p50 / p99 ms | Postgres transactions per case | sustained |")
-            print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+            print("| offered cases/s | registrations p50 ms | p99 ms | failed | routed | undelivered messages | drain s | outbox lag p50 / p99 ms | Postgres transactions per case | machine CPU ms per case | sustained |")
+            print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
             for (step, label) in steps.map({ ($0, "") }) + (half.map { [($0, " (50 % of the best)")] } ?? []) {
                 let failed = step.failures.values.reduce(0, +)
-                print("| \(step.rate)\(label) | \(f(step.latencies.p50)) | \(f(step.latencies.p99)) | \(failed) | \(step.routed)/\(step.cases) | \(step.undelivered) | \(f(seconds: step.drain)) | \(f(step.outboxLag.p50)) / \(f(step.outboxLag.p99)) | \(f(step.transactionsPerCase, digits: 1)) | \(step.sustained ? "yes" : "no") |")
+                print("| \(step.rate)\(label) | \(f(step.latencies.p50)) | \(f(step.latencies.p99)) | \(failed) | \(step.routed)/\(step.cases) | \(step.undelivered) | \(f(seconds: step.drain)) | \(f(step.outboxLag.p50)) / \(f(step.outboxLag.p99)) | \(f(step.transactionsPerCase, digits: 1)) | \(f(step.cpuPerCase, digits: 1)) | \(step.sustained ? "yes" : "no") |")
             }
             print("")
             print("Highest sustained rate: \(best.map { "\($0) cases/s" } ?? "none of the offered rates") (target ≥ 300 cases/s).")
@@ -171,6 +180,7 @@ struct Ramp: AsyncParsableCommand {
 
     func measure(_ bench: Bench, rate: Int) async throws -> Step {
         let transactionsBefore = try await bench.committedTransactions()
+        let busyBefore = ProcessCPU.machineBusySeconds() ?? 0
         let started = Date()
         let load = try await bench.register(rate: rate, seconds: seconds)
         let drainStarted = ContinuousClock.now
@@ -178,12 +188,15 @@ struct Ramp: AsyncParsableCommand {
         let undelivered = try await bench.waitUntilDelivered(within: .seconds(drainSeconds) - (ContinuousClock.now - drainStarted))
         let drain = ContinuousClock.now - drainStarted
         let transactions = try await bench.committedTransactions() - transactionsBefore
+        let busy = (ProcessCPU.machineBusySeconds() ?? 0) - busyBefore
+        let unrouted = routed == load.caseIDs.count ? [:] : try await bench.statusesOfUnrouted(load.caseIDs)
         let lag = try await bench.outboxLag(since: started)
         let failed = load.failures.values.reduce(0, +)
         return Step(
-            rate: rate, latencies: load.latencies, failures: load.failures, cases: load.caseIDs.count, routed: routed,
+            rate: rate, latencies: load.latencies, failures: load.failures, cases: load.caseIDs.count, routed: routed, unrouted: unrouted,
             undelivered: undelivered, drain: drain, outboxLag: lag,
             transactionsPerCase: load.caseIDs.isEmpty ? 0 : Double(transactions) / Double(load.caseIDs.count),
+            cpuPerCase: load.caseIDs.isEmpty ? 0 : 1000 * busy / Double(load.caseIDs.count),
             sustained: failed == 0 && routed == load.caseIDs.count && undelivered == 0 && load.latencies.p99 <= limit
         )
     }
