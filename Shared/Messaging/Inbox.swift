@@ -25,36 +25,59 @@ public struct Inbox: Sendable {
         guard let messageID = context.meta.messageId else {
             return try await database.withTransaction { try await effect($0) }
         }
-        let outcome: Swift.Result<Result, RPCError> = try await database.withTransaction { connection in
-            let fresh = try await connection.query("""
-                INSERT INTO messaging_inbox (message_id, method) VALUES (\(messageID), \(context.method))
-                ON CONFLICT (message_id) DO NOTHING
-                RETURNING 1 AS fresh
-                """)
-            if fresh.isEmpty {
-                return try await recordedOutcome(of: messageID, as: Result.self, on: connection)
-            }
-            try await connection.simpleQuery("SAVEPOINT inbox_effect")
-            do {
-                let result = try await effect(connection)
+        do {
+            let outcome: Swift.Result<Result, RPCError> = try await database.withTransaction { connection in
+                let fresh = try await connection.query("""
+                    INSERT INTO messaging_inbox (message_id, method) VALUES (\(messageID), \(context.method))
+                    ON CONFLICT (message_id) DO NOTHING
+                    RETURNING 1 AS fresh
+                    """)
+                if fresh.isEmpty {
+                    return try await recordedOutcome(of: messageID, as: Result.self, on: connection)
+                }
+                let result: Result
+                do {
+                    result = try await effect(connection)
+                } catch let error where Self.finalError(error) != nil {
+                    // Rolls the effect back with the whole transaction; the refusal is recorded
+                    // below. (A savepoint would keep the inbox row, at a round trip per message.)
+                    throw FinalRefusal(error: Self.finalError(error)!)
+                }
                 let recorded: JSON = ["result": try JSONValueEncoder().encode(result)]
                 try await connection.execute("""
                     UPDATE messaging_inbox SET outcome = \(PostgresJSONB(rawJSON: recorded.jsonString))
                     WHERE message_id = \(messageID)
                     """)
                 return .success(result)
-            } catch let error where Self.finalError(error) != nil {
-                let rpcError = Self.finalError(error)!
-                try await connection.simpleQuery("ROLLBACK TO SAVEPOINT inbox_effect")
-                let recorded: JSON = ["error": rpcError.json]
-                try await connection.execute("""
-                    UPDATE messaging_inbox SET outcome = \(PostgresJSONB(rawJSON: recorded.jsonString))
-                    WHERE message_id = \(messageID)
-                    """)
-                return .failure(rpcError)
             }
+            return try outcome.get()
+        } catch let refusal as FinalRefusal {
+            return try await record(refusal.error, of: messageID, method: context.method, as: Result.self).get()
         }
-        return try outcome.get()
+    }
+
+    /// An effect's final error, carried out of its transaction so that the transaction rolls back.
+    private struct FinalRefusal: Error {
+        let error: RPCError
+    }
+
+    /// Records a refusal as the message's outcome. Another delivery of the same message may have
+    /// run and recorded its own outcome since this one rolled back: then that one stands, and is
+    /// what this delivery answers too.
+    private func record<Result: Decodable & Sendable>(
+        _ error: RPCError, of messageID: String, method: String, as type: Result.Type
+    ) async throws -> Swift.Result<Result, RPCError> {
+        let recorded: JSON = ["error": error.json]
+        return try await database.withTransaction { connection in
+            let fresh = try await connection.query("""
+                INSERT INTO messaging_inbox (message_id, method, outcome)
+                VALUES (\(messageID), \(method), \(PostgresJSONB(rawJSON: recorded.jsonString)))
+                ON CONFLICT (message_id) DO NOTHING
+                RETURNING 1 AS fresh
+                """)
+            if fresh.isEmpty { return try await recordedOutcome(of: messageID, as: Result.self, on: connection) }
+            return .failure(error)
+        }
     }
 
     private func recordedOutcome<Result: Decodable>(
