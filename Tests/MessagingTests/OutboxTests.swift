@@ -295,15 +295,20 @@ struct OutboxTests {
 
         // A final error is recorded too: the repeat gets the same error and no effect.
         let failing = RPCContext(method: "probe.apply", meta: RPCMeta(messageId: "m-2"), caller: nil, logger: quietLogger)
-        for _ in 0..<2 {
-            await #expect(throws: RPCError.self) {
-                _ = try await inbox.receive(failing) { connection -> Int in
-                    try await connection.execute("INSERT INTO probe_effects (message_id, key, sequence) VALUES ('m-2', 'k', 2)")
-                    throw RPCError.invalidState("case is closed")
-                }
+        let refused = RPCError.invalidState("case is closed")
+        await #expect(throws: refused) {
+            _ = try await inbox.receive(failing) { connection -> Int in
+                try await connection.execute("INSERT INTO probe_effects (message_id, key, sequence) VALUES ('m-2', 'k', 2)")
+                throw refused
             }
         }
-        #expect(try await fixture.receiver.effects().count == 1)
+        await #expect(throws: refused) {
+            _ = try await inbox.receive(failing) { _ -> Int in
+                Issue.record("a repeat of a refused message must not run its effect")
+                return -1
+            }
+        }
+        #expect(try await fixture.receiver.effects().count == 1, "the refused effect is rolled back")
         await fixture.close()
     }
 }
