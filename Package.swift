@@ -95,7 +95,7 @@ var targets: [Target] = [
     ),
     .target(
         name: "TestSupport",
-        dependencies: ["LineProtocol", "Postgres", "Messaging", "JSONCoding", logging, nio, nioPosix],
+        dependencies: ["LineProtocol", "Postgres", "Messaging", "JSONCoding", "ServiceKit", logging, nio, nioPosix],
         path: "Shared/TestSupport",
         swiftSettings: swiftSettings
     ),

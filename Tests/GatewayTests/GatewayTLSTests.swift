@@ -76,23 +76,10 @@ struct GatewayTLSTests {
         let database = try await PostgresCluster.shared().createDatabase(prefix: "gateway")
         let configuration = ServiceConfiguration.forTesting(service: .gateway, databaseURL: database.connectionString)
         let app = ServiceApp(definition: GatewayService.definition(environment: contradictory), configuration: configuration, logger: GatewayFixture.logger)
-        let outcome = await Task {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await app.run(); return true }
-                group.addTask {
-                    // Still running: stop it, so the test fails instead of waiting for ever.
-                    try await Task.sleep(for: .seconds(60))
-                    await app.triggerGracefulShutdown()
-                    return false
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        }.result
-        switch outcome {
-        case .success(let returned):
-            Issue.record(returned ? "the gateway ran and returned without an error" : "the gateway still ran after 60 s")
-        case .failure(let error):
+        switch await app.outcomeOfStart() {
+        case .returned: Issue.record("the gateway ran and returned without an error")
+        case .stillRunning: Issue.record("the gateway still ran after 60 s")
+        case .failed(let error):
             #expect(String(describing: error).contains("ONESTOP_GATEWAY_SECURE_COOKIES=0 cannot be used"))
         }
     }

@@ -100,17 +100,22 @@ struct RPCCodecTests {
         #expect(decoded[1].outcome.failureKind == .notFound)
     }
 
-    @Test func anErrorsChineseTextSurvivesEncodingAndDecoding() throws {
-        let error = RPCError.invalidParams("params.reasons: a rejection needs at least one reason", zh: "params.reasons：驳回至少需要一条理由",
-                                           details: ["field": "reasons"])
+    /// `error` written as a response line and read back.
+    static func sentAndReceived(_ error: RPCError) throws -> RPCError {
         var buffer = ByteBuffer()
         RPCCodec.write([RPCResponse(id: .integer(7), outcome: .failure(error))], into: &buffer)
         buffer.moveWriterIndex(to: buffer.writerIndex - 1)
         let decoded = try #require(try RPCCodec.decodeResponses(buffer).first)
         guard case .failure(let received) = decoded.outcome else {
-            Issue.record("expected an error, got \(decoded.outcome)")
-            return
+            throw RPCError.internal("expected an error, got \(decoded.outcome)")
         }
+        return received
+    }
+
+    @Test func anErrorsChineseTextSurvivesEncodingAndDecoding() throws {
+        let error = RPCError.invalidParams("params.reasons: a rejection needs at least one reason", zh: "params.reasons：驳回至少需要一条理由",
+                                           details: ["field": "reasons"])
+        let received = try Self.sentAndReceived(error)
         #expect(received == error)
         #expect(received.texts == ["zh-CN": "params.reasons：驳回至少需要一条理由"])
         #expect(received.message(in: "zh-CN") == "params.reasons：驳回至少需要一条理由")
@@ -133,14 +138,7 @@ struct RPCCodecTests {
             "params.name: 1 to 200 characters; params.serviceTypes: at least one", zh: "params.name：1 至 200 个字符；params.serviceTypes：至少一个",
             problems: [("params.name: 1 to 200 characters", "params.name：1 至 200 个字符"), ("params.serviceTypes: at least one", "params.serviceTypes：至少一个")]
         )
-        var buffer = ByteBuffer()
-        RPCCodec.write([RPCResponse(id: .integer(8), outcome: .failure(error))], into: &buffer)
-        buffer.moveWriterIndex(to: buffer.writerIndex - 1)
-        let decoded = try #require(try RPCCodec.decodeResponses(buffer).first)
-        guard case .failure(let received) = decoded.outcome else {
-            Issue.record("expected an error, got \(decoded.outcome)")
-            return
-        }
+        let received = try Self.sentAndReceived(error)
         #expect(received == error)
         // Programs and logs read the English list, where it always was.
         #expect(received.data?[RPCError.problemsKey] == ["params.name: 1 to 200 characters", "params.serviceTypes: at least one"])

@@ -19,23 +19,10 @@ struct StartupTests {
         let settings = ReviewSettings(workerConcurrency: 2, rulesFile: missing)
         let configuration = ServiceConfiguration.forTesting(service: .review, databaseURL: database.connectionString)
         let app = ServiceApp(definition: ReviewService.workerDefinition(settings: settings), configuration: configuration, logger: quietLogger)
-        let outcome = await Task {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { try await app.run(); return true }
-                group.addTask {
-                    // Still running: stop it, so the test fails instead of waiting for ever.
-                    try await Task.sleep(for: .seconds(60))
-                    await app.triggerGracefulShutdown()
-                    return false
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
-            }
-        }.result
-        switch outcome {
-        case .success(let returned):
-            Issue.record(returned ? "the worker ran and returned without an error" : "the worker still ran after 60 s")
-        case .failure(let error):
+        switch await app.outcomeOfStart() {
+        case .returned: Issue.record("the worker ran and returned without an error")
+        case .stillRunning: Issue.record("the worker still ran after 60 s")
+        case .failed(let error):
             #expect(String(describing: error).contains(missing.lastPathComponent), "\(error)")
         }
     }
